@@ -1,0 +1,1 @@
+"""Indexer: reads documents, finds their paragraphs, embeds them, writes the index."""

@@ -1,0 +1,228 @@
+"""``parasearch index``: corpus files -> a complete, self-describing index directory.
+
+Reading and paragraph finding never stop the build: a file that cannot be
+read is named with its reason in the report and skipped. The new index is
+written into a fresh generation directory and published atomically (see
+:mod:`parasearch.indexfiles`); if anything fails, the previous index stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from indexer.cache import EmbeddingCache, embed_with_cache
+from indexer.corpus import Problem, discover
+from indexer.embed import Encoder, describe, load_encoder
+from indexer.readers import read_document
+from indexer.tokens import count_tokens
+from parasearch import indexfiles
+from parasearch.analysis import terms
+from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
+
+INDEX_TYPES = ("flat", "hnsw")
+EMBED_CHUNK = 1024  # windows per progress step (each chunk is length-homogeneous)
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    documents: int = 0
+    paragraphs: int = 0
+    vectors: int = 0
+    embedded_now: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    published: bool = False
+
+    def summary(self) -> str:
+        lines = [
+            f"Indexed {self.documents} documents, {self.paragraphs} paragraphs "
+            f"({self.vectors} vectors, {self.embedded_now} embedded now, "
+            f"{self.vectors - self.embedded_now} from the cache) into {self.index_dir}",
+            "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
+        ]
+        if self.paragraphs and self.seconds.get("embed"):
+            lines.append(f"Rate: {self.paragraphs / sum(self.seconds.values()):.1f} paragraphs/s overall")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s):")
+            lines += [f"  {p.path}: {p.reason}" for p in self.problems]
+        if not self.published:
+            lines.append("Nothing was indexed; the previous index (if any) is unchanged.")
+        return "\n".join(lines)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _parse_all(paths: list[Path], report: BuildReport, progress: bool) -> list[tuple[ParsedDocument, str]]:
+    sources, problems = discover(paths)
+    report.problems.extend(problems)
+    docs: list[tuple[ParsedDocument, str]] = []
+    seen_hash: dict[str, str] = {}
+    seen_symbol: dict[tuple[str, str], str] = {}
+    bar = tqdm(sources, desc="Reading", unit="doc", disable=not progress)
+    for src in bar:
+        try:
+            digest = _sha256(src.path)
+            if digest in seen_hash:
+                raise DocumentError(f"duplicate: same content as {seen_hash[digest]}")
+            parsed = read_document(src.path, src.meta)
+            key = (normalize_symbol(parsed.doc.symbol), parsed.doc.language)
+            if key in seen_symbol:
+                raise DocumentError(
+                    f"duplicate: {parsed.doc.symbol} ({parsed.doc.language}) already read from {seen_symbol[key]}"
+                )
+        except DocumentError as exc:
+            report.problems.append(Problem(str(src.path), str(exc)))
+            continue
+        except Exception as exc:  # a reader bug must not lose the rest of the corpus
+            report.problems.append(Problem(str(src.path), f"could not be read ({type(exc).__name__}: {exc})"))
+            continue
+        report.problems.extend(Problem(str(src.path), f"warning: {w}") for w in parsed.warnings)
+        seen_hash[digest] = str(src.path)
+        seen_symbol[key] = str(src.path)
+        docs.append((parsed, digest))
+    return docs
+
+
+def _write_store(path: Path, docs: list[tuple[ParsedDocument, str]], n_tokens: list[int],
+                 n_windows: list[int]) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(indexfiles.SCHEMA)
+    pid = 0
+    with db:
+        for doc_id, (parsed, digest) in enumerate(docs):
+            d = parsed.doc
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (doc_id, d.symbol, normalize_symbol(d.symbol), d.title or "", d.date, d.body, d.type,
+                 d.language, d.source, digest, len(parsed.paragraphs)),
+            )
+            rows = []
+            for ord_, p in enumerate(parsed.paragraphs):
+                key = hashlib.blake2b(normalize_text(p.text).encode(), digest_size=12).hexdigest()
+                rows.append((pid, doc_id, ord_, p.para, p.kind, p.section, p.text, n_tokens[pid],
+                             n_windows[pid], key))
+                pid += 1
+            db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    db.execute("ANALYZE")
+    db.close()
+
+
+def _build_faiss(vectors: np.ndarray, index_type: str):
+    import faiss
+
+    dim = vectors.shape[1]
+    if index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 128
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _build_bm25(texts: list[str], out: Path) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25(k1=0.9, b=0.4)
+    retriever.index([terms(t) for t in texts], show_progress=False)
+    retriever.save(str(out))
+
+
+def build_index(
+    paths: list[Path],
+    index_dir: Path,
+    *,
+    model: str | None = None,
+    encoder: Encoder | None = None,
+    backend: str = "torch",
+    index_type: str = "flat",
+    cache_path: Path | None = None,
+    use_cache: bool = True,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> BuildReport:
+    """Index ``paths`` into ``index_dir``; see the module docstring."""
+    import faiss
+
+    if index_type not in INDEX_TYPES:
+        raise ValueError(f"index type must be one of {INDEX_TYPES}")
+    index_dir = Path(index_dir)
+    report = BuildReport(index_dir=index_dir)
+    t0 = time.perf_counter()
+    docs = _parse_all([Path(p) for p in paths], report, progress)
+    report.seconds["read"] = time.perf_counter() - t0
+    paragraphs = [p for parsed, _ in docs for p in parsed.paragraphs]
+    if not paragraphs:
+        return report
+
+    t0 = time.perf_counter()
+    encoder = encoder or load_encoder(model, backend)
+    texts = [p.text for p in paragraphs]
+    n_tokens = count_tokens(texts)
+    windows = [encoder.windows(t) for t in texts]
+    win_texts = [w for ws in windows for w in ws]
+    vec2para = np.repeat(np.arange(len(texts), dtype=np.int32), [len(ws) for ws in windows])
+    report.seconds["prepare"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    cache = None
+    if use_cache:
+        cache = EmbeddingCache(cache_path or index_dir.parent / ".embedding-cache.sqlite", encoder.dim)
+    # Length-sorted chunks: each chunk's batches hold texts of similar length (less padding).
+    order = np.argsort([len(t) for t in win_texts], kind="stable")
+    vectors = np.zeros((len(win_texts), encoder.dim), dtype=np.float32)
+    bar = tqdm(total=len(win_texts), desc="Embedding", unit="para", disable=not progress, smoothing=0.1)
+    for start in range(0, len(order), EMBED_CHUNK):
+        idx = order[start : start + EMBED_CHUNK]
+        vecs, fresh = embed_with_cache(encoder, [win_texts[i] for i in idx], cache, batch_size=batch_size)
+        vectors[idx] = vecs
+        report.embedded_now += fresh
+        bar.update(len(idx))
+    bar.close()
+    if cache is not None:
+        cache.close()
+    report.seconds["embed"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    gen = indexfiles.new_generation(index_dir)
+    try:
+        faiss.write_index(_build_faiss(vectors, index_type), str(gen / indexfiles.VECTORS))
+        np.save(gen / indexfiles.VEC2PARA, vec2para)
+        _write_store(gen / indexfiles.STORE, docs, n_tokens, [len(ws) for ws in windows])
+        _build_bm25(texts, gen / indexfiles.BM25_DIR)
+        report.documents, report.paragraphs, report.vectors = len(docs), len(texts), len(win_texts)
+        report.seconds["write"] = time.perf_counter() - t0
+        manifest = {
+            "format": indexfiles.FORMAT_VERSION,
+            "model": describe(encoder),
+            "index_type": index_type,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "counts": {"documents": report.documents, "paragraphs": report.paragraphs,
+                       "vectors": report.vectors},
+            "build_seconds": {k: round(v, 2) for k, v in report.seconds.items()},
+            "files": {parsed.doc.source: digest for parsed, digest in docs},
+            "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],
+        }
+        (gen / indexfiles.MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        indexfiles.publish(index_dir, gen)
+    except BaseException:
+        indexfiles.discard(gen)
+        raise
+    report.published = True
+    return report

@@ -1,0 +1,94 @@
+"""Readers turn one file into a :class:`~parasearch.types.ParsedDocument`.
+
+Each reader module exposes ``read(path: Path) -> ParsedDocument`` and raises
+:class:`~parasearch.types.DocumentError` with a reason a person understands
+when the file is not a readable document. :func:`read_document` picks the
+reader by extension (and, for ambiguous names, by content) and applies the
+manifest's metadata on top of what the document itself says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parasearch.types import DocumentError, ParsedDocument
+
+SUFFIXES = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "plaintext",
+    ".text": "plaintext",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".xml": "akn",
+    ".akn": "akn",
+}
+
+MANIFEST_FIELDS = ("symbol", "title", "date", "body", "type", "language")
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
+
+
+def _check_not_empty_or_binary(path: Path, kind: str) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise DocumentError("empty file")
+    if kind in ("markdown", "plaintext", "akn"):
+        head = path.read_bytes()[:8192]
+        if b"\x00" in head:
+            raise DocumentError(f"binary content in a {path.suffix} file (not text)")
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character may be cut at the 8 KiB boundary.
+            if exc.start < len(head) - 4:
+                raise DocumentError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+
+
+def read_document(path: Path, meta: dict | None = None) -> ParsedDocument:
+    """Read ``path`` with the reader for its format; manifest ``meta`` wins over the file's own."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DocumentError(f"unsupported file type {path.suffix or '(none)'}")
+    _check_not_empty_or_binary(path, kind)
+    if kind == "markdown":
+        from indexer.readers import markdown as reader
+    elif kind == "plaintext":
+        from indexer.readers import plaintext as reader
+    elif kind == "pdf":
+        from indexer.readers import pdf as reader
+    elif kind == "docx":
+        from indexer.readers import docx as reader
+    else:
+        from indexer.readers import akn as reader
+    parsed = reader.read(path)
+    for key in MANIFEST_FIELDS:
+        value = (meta or {}).get(key)
+        if value:
+            setattr(parsed.doc, key, value)
+    parsed.doc.source = str(path)
+    if not parsed.doc.symbol:
+        raise DocumentError("no document symbol: not in a manifest and none found in the document")
+    parsed.paragraphs = [p for p in parsed.paragraphs if p.text.strip()]
+    if not parsed.paragraphs:
+        raise DocumentError("no paragraphs of text found")
+    _drop_repeated_locators(parsed)
+    return parsed
+
+
+def _drop_repeated_locators(parsed: ParsedDocument) -> None:
+    """A locator must name one paragraph: keep the first, leave out (and report) any repeat."""
+    seen: set[str] = set()
+    kept = []
+    for p in parsed.paragraphs:
+        if p.para in seen:
+            parsed.warnings.append(f"paragraph locator {p.para!r} found twice; the later one was left out")
+            continue
+        seen.add(p.para)
+        kept.append(p)
+    parsed.paragraphs = kept

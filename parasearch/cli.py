@@ -1,0 +1,141 @@
+"""The ``parasearch`` command: index, serve, search, ask, eval."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from parasearch.config import DEFAULT_INDEX, offline
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--symbol", action="append", default=[], help="exact symbol or prefix; repeatable")
+    p.add_argument("--body", action="append", default=[], help="e.g. 'General Assembly'; repeatable")
+    p.add_argument("--type", action="append", default=[], help="e.g. resolution, report; repeatable")
+    p.add_argument("--language", action="append", default=[], help="e.g. en, fr; repeatable")
+    p.add_argument("--date-from", help="YYYY[-MM[-DD]]")
+    p.add_argument("--date-to", help="YYYY[-MM[-DD]]")
+
+
+def _filters(args):
+    from service.search import Filters
+
+    return Filters(symbol=args.symbol, body=args.body, type=args.type, language=args.language,
+                   date_from=args.date_from, date_to=args.date_to)
+
+
+def cmd_index(args) -> int:
+    from indexer.build import build_index
+
+    report = build_index(
+        args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
+        cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(report.summary(), file=sys.stderr)
+    return 0 if report.published else 1
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.index import IndexError_
+
+    try:
+        app = create_app(args.index, model=args.model)
+        print(f"parasearch: serving {args.index} at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    except IndexError_ as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_search(args) -> int:
+    from service.engine import load_engine
+    from service.index import IndexError_
+    from service.search import EngineError
+
+    try:
+        engine = load_engine(args.index, model=args.model)
+        out = engine.search(args.query, k=args.k, mode=args.mode, filters=_filters(args),
+                            collapse=not args.no_collapse, snippets=False)
+    except (IndexError_, EngineError) as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    if out.notice:
+        print(f"Note: {out.notice}\n")
+    width = 100
+    for h in out.hits:
+        print(f"{h.rank:>2}. {h.row.citation}   (score {h.score:.3f})")
+        meta = " · ".join(x for x in (h.row.title, h.row.date, h.row.section) if x)
+        if meta:
+            print(textwrap.indent(textwrap.shorten(meta, width), "    "))
+        print(textwrap.indent(textwrap.fill(h.row.text, width), "    "))
+        if h.also_in:
+            print("    also in: " + "; ".join(a.citation for a in h.also_in))
+        print()
+    if not out.hits:
+        print("No results.")
+    print(f"({out.took_ms:.1f} ms)", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parasearch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index documents (PDF, Word, text/Markdown, AKN XML) into an index directory")
+    p.add_argument("paths", nargs="+", type=Path, help="files or folders (manifest.jsonl files are read)")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
+    p.add_argument("--model", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)")
+    p.add_argument("--encoder", default="torch", help="encoder backend (default torch)")
+    p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat",
+                   help="flat: exact inner product (default); hnsw: approximate, for large corpora")
+    p.add_argument("--cache", type=Path, help="embedding cache file (default beside the index directory)")
+    p.add_argument("--no-cache", action="store_true", help="embed everything again, use no cache")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("serve", help="serve an index over HTTP")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--model", help="query model (default: the one the index was built with)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("search", help="search an index from the terminal")
+    p.add_argument("query")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--model")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--no-collapse", action="store_true", help="show repeated paragraphs separately")
+    _add_filters(p)
+    p.set_defaults(func=cmd_search)
+
+    for name, module, help_ in (("eval", "eval.cli", "score retrieval and answers"),
+                                ("ask", "service.ask_cli", "a short cited answer to a question")):
+        try:
+            mod = __import__(module, fromlist=["add_arguments"])
+        except ImportError:
+            continue
+        p = sub.add_parser(name, help=help_)
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    offline()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

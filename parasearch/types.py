@@ -1,0 +1,106 @@
+"""Shared types: documents, paragraphs and citations.
+
+Every module of the pipeline (corpus -> indexer -> index files -> service ->
+clients) speaks these types; nothing else defines a document or a citation.
+
+Paragraph locators (``Paragraph.para``) are short, URL-safe strings:
+
+* ``"14"``            numbered paragraph 14 of the document body
+                      -> ``SYMBOL, para. 14``
+* ``"preamble-3"``    third preambular (unnumbered) paragraph of a resolution
+                      -> ``SYMBOL, preamble, para. 3``
+* ``"annex-5"``       paragraph 5 of an annex (numbering restarted there)
+                      -> ``SYMBOL, annex, para. 5``
+* ``"annex-II-5"``    paragraph 5 of annex II -> ``SYMBOL, annex II, para. 5``
+* ``"u-3-2"``         second unnumbered paragraph of the document's 3rd section
+                      (0 = before any heading) -> ``SYMBOL, section 3, unnumbered para. 2``
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# The kinds of paragraph, named by how the document itself numbers them.
+NUMBERED = "numbered"
+PREAMBLE = "preamble"
+ANNEX = "annex"
+UNNUMBERED = "unnumbered"
+PARAGRAPH_KINDS = (NUMBERED, PREAMBLE, ANNEX, UNNUMBERED)
+
+
+@dataclass
+class Document:
+    """One source document and its metadata."""
+
+    symbol: str
+    title: str = ""
+    date: str | None = None  # ISO 8601 (YYYY-MM-DD) when known
+    body: str | None = None  # e.g. "General Assembly", "Security Council"
+    type: str | None = None  # e.g. "resolution", "report", "draft resolution"
+    language: str = "en"  # ISO 639-1
+    source: str = ""  # path of the file it was read from
+
+
+@dataclass
+class Paragraph:
+    """One citable paragraph, with the locator the document prints."""
+
+    para: str  # locator, see module docstring
+    text: str
+    kind: str = NUMBERED
+    section: str = ""  # heading path, " > "-joined, e.g. "II. Recommendations > A. Assistance"
+
+
+@dataclass
+class ParsedDocument:
+    doc: Document
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class DocumentError(Exception):
+    """A file that cannot be read as a document; the message says why."""
+
+
+_ANNEX_RE = re.compile(r"^annex(?:-([A-Za-z0-9]+))?-(\d+[a-z]?)$")
+_PRE_RE = re.compile(r"^preamble-(\d+)$")
+_UNNUM_RE = re.compile(r"^u-(\d+)-(\d+)$")
+
+
+def locator_label(para: str) -> str:
+    """Human form of a locator: "14" -> "para. 14", "preamble-3" -> "preamble, para. 3"."""
+    if m := _PRE_RE.match(para):
+        return f"preamble, para. {m.group(1)}"
+    if m := _ANNEX_RE.match(para):
+        annex = f"annex {m.group(1)}" if m.group(1) else "annex"
+        return f"{annex}, para. {m.group(2)}"
+    if m := _UNNUM_RE.match(para):
+        sec = int(m.group(1))
+        where = "introduction" if sec == 0 else f"section {sec}"
+        return f"{where}, unnumbered para. {m.group(2)}"
+    return f"para. {para}"
+
+
+def citation(symbol: str, para: str) -> str:
+    """The citation shown to users: ``CTOC/COP/WG.2/2013/5, para. 14``."""
+    return f"{symbol}, {locator_label(para)}"
+
+
+def normalize_symbol(symbol: str) -> str:
+    """Canonical key for comparing symbols: case, spacing and width folded.
+
+    ``S/RES/2672 (2023)`` == ``s/res/2672(2023)``; ``CTOC/COP/WG.2/2013/CRP. 1``
+    == ``ctoc/cop/wg.2/2013/crp.1``.
+    """
+    s = unicodedata.normalize("NFKC", symbol).lower()
+    return re.sub(r"\s+", "", s)
+
+
+def normalize_text(text: str) -> str:
+    """Key for detecting the same paragraph repeated across documents."""
+    s = unicodedata.normalize("NFKC", text).lower()
+    s = re.sub(r"[\u2018\u2019\u201c\u201d\"'`]", "", s)
+    s = re.sub(r"[^\w]+", " ", s)
+    return s.strip()

@@ -1,0 +1,1 @@
+"""Service: loads an index once and answers searches over HTTP and in-process."""

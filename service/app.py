@@ -1,0 +1,184 @@
+"""The HTTP service (FastAPI). The index and the model load once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from service.engine import load_engine
+from service.index import IndexError_
+from service.models import (
+    Citation,
+    DocumentList,
+    DocumentOut,
+    DocumentSummary,
+    ErrorOut,
+    Health,
+    ModeScore,
+    ParagraphOut,
+    ReferenceInfo,
+    SearchResponse,
+    SearchResult,
+)
+from service.search import MODES, EngineError, Filters, SearchEngine, SearchOutcome
+
+log = logging.getLogger("parasearch")
+MAX_QUERY_CHARS = 1000
+
+SYMBOL_HELP = (
+    "Document symbols contain slashes and spaces (`S/RES/2672 (2023)`). Put the symbol in the path as it is, "
+    "with the space percent-encoded: `/documents/S/RES/2672%20(2023)`; `%2F` for the slashes works too."
+)
+
+DESCRIPTION = f"""Paragraph-cited semantic search over United Nations documents.
+
+Every result is one paragraph, cited by document symbol and the paragraph number printed in the document
+(`CTOC/COP/WG.2/2013/5, para. 9`).
+
+{SYMBOL_HELP}
+"""
+
+
+def create_app(index_dir: Path | None = None, *, model: str | None = None, engine: SearchEngine | None = None
+               ) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if engine is not None:
+            app.state.engine = engine
+        else:
+            directory = index_dir or Path(os.environ.get("PARASEARCH_INDEX", ".index/default"))
+            app.state.engine = load_engine(directory, model=model)
+        yield
+
+    app = FastAPI(title="parasearch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+
+    @app.exception_handler(EngineError)
+    async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # no stack traces to clients
+        log.exception("unexpected error")
+        return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+    register_routes(app)
+    return app
+
+
+def get_engine(request: Request) -> SearchEngine:
+    return request.app.state.engine
+
+
+Engine = Annotated[SearchEngine, Depends(get_engine)]
+
+
+def search_filters(
+    symbol: Annotated[list[str], Query(description="Exact symbol or prefix (`CTOC/COP`); repeatable")] = [],  # noqa: B006
+    body: Annotated[list[str], Query(description="e.g. `General Assembly`; repeatable")] = [],  # noqa: B006
+    type: Annotated[list[str], Query(description="e.g. `resolution`, `report`; repeatable")] = [],  # noqa: B006
+    language: Annotated[list[str], Query(description="ISO 639-1, e.g. `en`, `fr`; repeatable")] = [],  # noqa: B006
+    date_from: Annotated[str | None, Query(description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")] = None,
+    date_to: Annotated[str | None, Query(description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")] = None,
+) -> Filters:
+    return Filters(symbol=symbol, body=body, type=type, language=language, date_from=date_from, date_to=date_to)
+
+
+def to_response(outcome: SearchOutcome) -> SearchResponse:
+    results = [
+        SearchResult(
+            rank=h.rank, score=h.score, symbol=h.row.symbol, para=h.row.para, citation=h.row.citation,
+            text=h.row.text, snippet=h.snippet, title=h.row.title, date=h.row.date, body=h.row.body,
+            type=h.row.type, language=h.row.language, section=h.row.section,
+            also_in=[Citation(symbol=a.symbol, para=a.para, citation=a.citation) for a in h.also_in],
+            scores={m: ModeScore(**v) for m, v in h.scores.items()},
+        )
+        for h in outcome.hits
+    ]
+    ref = outcome.reference
+    return SearchResponse(
+        query=outcome.query, mode=outcome.mode, took_ms=round(outcome.took_ms, 2), results=results,
+        reference=ReferenceInfo(named=ref.named, para=ref.para, found=not ref.unknown) if ref else None,
+        notice=outcome.notice,
+    )
+
+
+def register_routes(app: FastAPI) -> None:
+    @app.get("/search", response_model=SearchResponse, tags=["search"],
+             summary="Ranked paragraphs for a question, each with its citation")
+    def search(
+        engine: Engine,
+        filters: Annotated[Filters, Depends(search_filters)],
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or keywords")],
+        k: Annotated[int, Query(ge=1, le=100, description="Number of results")] = 10,
+        mode: Annotated[str, Query(pattern="^(hybrid|dense|bm25)$", description=f"One of {', '.join(MODES)}")] = "hybrid",
+        collapse: Annotated[bool, Query(description="Show a paragraph repeated word for word in several "
+                                                     "documents once, from the newest (others in also_in)")] = True,
+    ) -> SearchResponse:
+        if not q.strip():
+            raise HTTPException(400, "the query is empty")
+        return to_response(engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse))
+
+    @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents")
+    def documents(
+        engine: Engine,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    ) -> DocumentList:
+        docs = engine.index.documents()
+        return DocumentList(total=len(docs), documents=[DocumentSummary(**d) for d in docs[offset:offset + limit]])
+
+    @app.get("/documents/{symbol:path}/paragraphs/{para}", response_model=ParagraphOut, tags=["documents"],
+             summary="One paragraph by document symbol and paragraph locator", description=SYMBOL_HELP)
+    def paragraph(engine: Engine, symbol: str, para: str,
+                  language: Annotated[str | None, Query(description="Language version, e.g. `fr`")] = None
+                  ) -> ParagraphOut:
+        doc_id = _doc_id(engine, symbol, language)
+        row = engine.index.paragraph(doc_id, para)
+        if row is None:
+            raise HTTPException(404, f"{engine.index.doc_symbol[doc_id]} has no paragraph {para!r}")
+        return ParagraphOut(symbol=row.symbol, para=row.para, citation=row.citation, kind=row.kind,
+                            section=row.section, text=row.text, n_tokens=row.n_tokens)
+
+    @app.get("/documents/{symbol:path}", response_model=DocumentOut, tags=["documents"],
+             summary="A document's metadata and its paragraphs in order", description=SYMBOL_HELP)
+    def document(engine: Engine, symbol: str,
+                 language: Annotated[str | None, Query(description="Language version, e.g. `fr`")] = None
+                 ) -> DocumentOut:
+        doc_id = _doc_id(engine, symbol, language)
+        meta = engine.index.document(doc_id)
+        paras = [ParagraphOut(symbol=r.symbol, para=r.para, citation=r.citation, kind=r.kind, section=r.section,
+                              text=r.text, n_tokens=r.n_tokens) for r in engine.index.document_paragraphs(doc_id)]
+        meta.pop("source", None)
+        return DocumentOut(**meta, paragraphs=paras)
+
+    @app.get("/health", response_model=Health, tags=["service"], summary="Liveness and what is loaded")
+    def health(engine: Engine) -> Health:
+        m = engine.index.manifest
+        return Health(status="ok", documents=m["counts"]["documents"], paragraphs=m["counts"]["paragraphs"],
+                      vectors=m["counts"]["vectors"], model=m["model"]["name"], index_type=m["index_type"],
+                      built_at=m["built_at"])
+
+
+def _doc_id(engine: SearchEngine, symbol: str, language: str | None) -> int:
+    from parasearch.types import normalize_symbol
+
+    ids = engine.index.key_to_docs.get(normalize_symbol(symbol), [])
+    if not ids:
+        raise HTTPException(404, f"no document with symbol {symbol!r} in the index")
+    langs = [engine.index.doc_lang[i] for i in ids]
+    if language:
+        if language.lower() not in langs:
+            raise HTTPException(404, f"{symbol} is not in the index in language {language!r} "
+                                     f"(available: {', '.join(sorted(langs))})")
+        return ids[langs.index(language.lower())]
+    return ids[langs.index("en")] if "en" in langs else ids[0]
+
+
+__all__ = ["create_app", "IndexError_"]

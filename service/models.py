@@ -1,0 +1,96 @@
+"""HTTP response models: what clients of the service get, documented in OpenAPI."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    symbol: str = Field(examples=["CTOC/COP/WG.2/2013/5"])
+    para: str = Field(description="Paragraph locator as printed: '14', 'preamble-3', 'annex-5'", examples=["9"])
+    citation: str = Field(examples=["CTOC/COP/WG.2/2013/5, para. 9"])
+
+
+class ModeScore(BaseModel):
+    rank: int
+    score: float
+
+
+class SearchResult(BaseModel):
+    rank: int
+    score: float = Field(description="Fused (hybrid) or single-mode score; higher is better")
+    symbol: str
+    para: str
+    citation: str
+    text: str
+    snippet: str = Field(description="The text, HTML-escaped, with matching query terms in <mark>")
+    title: str
+    date: str | None
+    body: str | None
+    type: str | None
+    language: str
+    section: str
+    also_in: list[Citation] = Field(
+        default_factory=list, description="The same paragraph, word for word, in other documents"
+    )
+    scores: dict[str, ModeScore] = Field(
+        default_factory=dict, description="Per-mode rank and score (dense, bm25, fused, reference)"
+    )
+
+
+class ReferenceInfo(BaseModel):
+    named: str | None = Field(description="The document the query names, as recognised")
+    para: str | None
+    found: bool
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    took_ms: float
+    results: list[SearchResult]
+    reference: ReferenceInfo | None = None
+    notice: str | None = Field(default=None, description="Something the user should know about the results")
+
+
+class ParagraphOut(BaseModel):
+    symbol: str
+    para: str
+    citation: str
+    kind: str
+    section: str
+    text: str
+    n_tokens: int
+
+
+class DocumentSummary(BaseModel):
+    symbol: str
+    title: str
+    date: str | None
+    body: str | None
+    type: str | None
+    language: str
+    n_paragraphs: int
+
+
+class DocumentOut(DocumentSummary):
+    paragraphs: list[ParagraphOut]
+
+
+class DocumentList(BaseModel):
+    total: int
+    documents: list[DocumentSummary]
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    paragraphs: int
+    vectors: int
+    model: str
+    index_type: str
+    built_at: str
+
+
+class ErrorOut(BaseModel):
+    detail: str

@@ -1,0 +1,270 @@
+"""Retrieval: dense (FAISS), BM25 (bm25s) and their fusion, with filters, document
+references, and repeated paragraphs collapsed.
+
+All per-candidate work is vectorised with numpy; filters are applied inside
+FAISS (an ID-selector bitmap) and inside BM25 (a weight mask), so ``k`` results
+come back whenever ``k`` paragraphs match.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from parasearch.analysis import terms
+from parasearch.types import normalize_symbol
+from service.index import LoadedIndex, ParagraphRow
+from service.references import Reference, parse_reference
+from service.snippets import highlight, query_terms
+
+MODES = ("hybrid", "dense", "bm25")
+RRF_K = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
+QUERY_CACHE_SIZE = 1024
+
+
+class EngineError(Exception):
+    """A search request that cannot be answered as asked (the message says why)."""
+
+
+@dataclass
+class Filters:
+    symbol: list[str] = field(default_factory=list)  # exact symbol or prefix (CTOC/COP, S/RES/2672)
+    body: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    date_from: str | None = None  # ISO date, inclusive
+    date_to: str | None = None
+
+    def active(self) -> bool:
+        return bool(self.symbol or self.body or self.type or self.language or self.date_from or self.date_to)
+
+
+@dataclass
+class Hit:
+    row: ParagraphRow
+    rank: int
+    score: float
+    also_in: list[ParagraphRow] = field(default_factory=list)
+    snippet: str = ""
+    scores: dict = field(default_factory=dict)  # per-mode rank and score, for debugging and evaluation
+
+
+@dataclass
+class SearchOutcome:
+    query: str
+    mode: str
+    hits: list[Hit]
+    took_ms: float
+    reference: Reference | None = None
+    notice: str | None = None
+
+
+def _date_int(value: str | None, end: bool) -> int | None:
+    if not value:
+        return None
+    digits = value.replace("-", "")
+    if not digits.isdigit() or len(digits) not in (4, 6, 8):
+        raise EngineError(f"date must be YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+    pad = "9999" if end else "0000"
+    return int((digits + pad)[:8])
+
+
+class SearchEngine:
+    def __init__(self, index: LoadedIndex, encoder) -> None:
+        built = index.model
+        # Identity is "name@hash of the model files": the files decide, not the name they were given.
+        if encoder.identity.split("@")[-1] != built["identity"].split("@")[-1] or encoder.dim != built["dim"]:
+            raise EngineError(
+                f"index {index.dir} was built with model {built['name']} ({built['identity']}, dim {built['dim']}) "
+                f"but the query model is {encoder.name} ({encoder.identity}, dim {encoder.dim}): "
+                f"use the same model or rebuild the index"
+            )
+        self.index = index
+        self.encoder = encoder
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # -- building blocks ------------------------------------------------------------------------
+    def embed_query(self, query: str) -> np.ndarray:
+        vec = self._qcache.get(query)
+        if vec is None:
+            vec = self.encoder.encode([query], batch_size=1)[0]
+            self._qcache[query] = vec
+            if len(self._qcache) > QUERY_CACHE_SIZE:
+                self._qcache.popitem(last=False)
+        else:
+            self._qcache.move_to_end(query)
+        return vec
+
+    def doc_mask(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        ix = self.index
+        mask = np.ones(len(ix.doc_key), dtype=bool)
+        if filters.symbol:
+            m = np.zeros_like(mask)
+            for s in filters.symbol:
+                key = normalize_symbol(s)
+                raw_prefix = key.endswith("*")
+                key = key.rstrip("*")
+                for i, k in enumerate(ix.doc_key):
+                    if k == key or (k.startswith(key) and (raw_prefix or k[len(key)] in "/(")):
+                        m[i] = True
+            mask &= m
+        for values, column in ((filters.body, ix.doc_body), (filters.type, ix.doc_type),
+                               (filters.language, ix.doc_lang)):
+            if values:
+                mask &= np.isin(column, [v.lower() for v in values])
+        lo, hi = _date_int(filters.date_from, False), _date_int(filters.date_to, True)
+        if lo is not None:
+            mask &= ix.doc_date_int >= lo
+        if hi is not None:
+            mask &= (ix.doc_date_int <= hi) & (ix.doc_date_int >= 0)
+        return mask
+
+    def dense(self, query: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` paragraphs by cosine similarity (best window per paragraph)."""
+        import faiss
+
+        ix = self.index
+        qvec = self.embed_query(query)[None, :]
+        n_vec = ix.faiss.ntotal
+        # Long paragraphs have several windows: over-fetch so that n distinct paragraphs remain.
+        kv = min(n_vec, max(n + 16, int(n * 1.5)))
+        params = None
+        if para_mask is not None:
+            bits = np.packbits(para_mask[ix.vec2para], bitorder="little")
+            sel = faiss.IDSelectorBitmap(n_vec, faiss.swig_ptr(bits))
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, kv))
+                      if isinstance(ix.faiss, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
+        elif isinstance(ix.faiss, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(efSearch=max(128, kv))
+        scores, vids = ix.faiss.search(qvec, kv, params=params)
+        valid = vids[0] >= 0
+        pids, pscores = ix.vec2para[vids[0][valid]], scores[0][valid]
+        _, first = np.unique(pids, return_index=True)
+        first.sort()
+        return pids[first][:n].astype(np.int64), pscores[first][:n]
+
+    def bm25(self, query: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        ix = self.index
+        qterms = terms(query)
+        if not qterms or ix.n_paragraphs == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        weight = None if para_mask is None else para_mask.astype(np.float32)
+        docs, scores = ix.bm25.retrieve([qterms], k=min(n, ix.n_paragraphs), show_progress=False,
+                                        weight_mask=weight, n_threads=1)
+        keep = scores[0] > 0
+        return docs[0][keep].astype(np.int64), scores[0][keep]
+
+    # -- the search -----------------------------------------------------------------------------
+    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, dict]:
+        """Paragraph ids best first, and per-mode {id: (rank, score)} for the debug field."""
+        per_mode: dict[str, dict[int, tuple[int, float]]] = {}
+        lists = []
+        if mode in ("dense", "hybrid"):
+            ids, sc = self.dense(query, n, para_mask)
+            per_mode["dense"] = {int(i): (r + 1, float(s)) for r, (i, s) in enumerate(zip(ids, sc, strict=True))}
+            lists.append(ids)
+        if mode in ("bm25", "hybrid"):
+            ids, sc = self.bm25(query, n, para_mask)
+            per_mode["bm25"] = {int(i): (r + 1, float(s)) for r, (i, s) in enumerate(zip(ids, sc, strict=True))}
+            lists.append(ids)
+        if mode != "hybrid":
+            return lists[0], per_mode
+        allids = np.concatenate(lists)
+        ranks = np.concatenate([np.arange(1, len(x) + 1) for x in lists]).astype(np.float64)
+        uniq, inv = np.unique(allids, return_inverse=True)
+        fused = np.zeros(len(uniq))
+        np.add.at(fused, inv, 1.0 / (RRF_K + ranks))
+        order = np.argsort(-fused, kind="stable")
+        per_mode["fused"] = {int(uniq[i]): (r + 1, float(fused[i])) for r, i in enumerate(order)}
+        return uniq[order], per_mode
+
+    def _collapse(self, ids: np.ndarray, para_mask: np.ndarray | None, k: int,
+                  collapse: bool) -> list[tuple[int, int, list[int]]]:
+        """(shown id, hit id, also_in ids) for the first k distinct paragraphs."""
+        ix = self.index
+        out: list[tuple[int, int, list[int]]] = []
+        seen: set[int] = set()
+        seen_ids: set[int] = set()
+        for pid in ids.tolist():
+            g = int(ix.para_group[pid])
+            if pid in seen_ids or (collapse and g in seen):
+                continue
+            seen_ids.add(pid)
+            members = ix.group_members.get(g) if collapse else None
+            if members is None:
+                out.append((pid, pid, []))
+            else:
+                if para_mask is not None:
+                    members = members[para_mask[members]]
+                shown = int(members[0])
+                out.append((shown, pid, [int(m) for m in members[1:]]))
+            seen.add(g)
+            if len(out) == k:
+                break
+        return out
+
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
+               collapse: bool = True, snippets: bool = True) -> SearchOutcome:
+        t0 = time.perf_counter()
+        if mode not in MODES:
+            raise EngineError(f"mode must be one of {', '.join(MODES)}")
+        query = query.strip()
+        ix = self.index
+        dmask = self.doc_mask(filters)
+        ref = parse_reference(query, ix.key_to_docs)
+        notice = None
+        exact: list[int] = []
+        text_query = query
+        if ref is not None:
+            if ref.unknown:
+                took = (time.perf_counter() - t0) * 1000
+                return SearchOutcome(query, mode, [], took, ref,
+                                     f"The index holds no document {ref.named}.")
+            rmask = np.zeros(len(ix.doc_key), dtype=bool)
+            rmask[ref.doc_ids] = True
+            dmask = rmask if dmask is None else dmask & rmask
+            if ref.para:
+                for d in ref.doc_ids:
+                    row = ix.paragraph(d, ref.para)
+                    if row is not None and dmask[d]:
+                        exact.append(row.id)
+                if not exact:
+                    notice = f"{ref.named} has no paragraph {ref.para}; showing its closest paragraphs."
+            text_query = ref.rest
+        para_mask = None if dmask is None else dmask[ix.para_doc]
+        n_allowed = ix.n_paragraphs if para_mask is None else int(para_mask.sum())
+
+        per_mode: dict = {}
+        if text_query:
+            n = max(100, 3 * k)
+            while True:
+                ids, per_mode = self._ranked(text_query, mode, n, para_mask)
+                picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse)
+                if len(picked) >= k or n >= n_allowed:
+                    break
+                n = min(n_allowed, n * 4)
+        else:  # only a reference: the document's paragraphs in order, the named one first
+            ids = np.flatnonzero(para_mask) if para_mask is not None else np.arange(ix.n_paragraphs)
+            picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, False)
+
+        wanted = {i for shown, _, also in picked for i in (shown, *also)}
+        rows = ix.rows(sorted(wanted))
+        qterms = query_terms(text_query) if snippets else set()
+        hits = []
+        for rank, (shown, hit, also) in enumerate(picked, 1):
+            scores = {m: {"rank": v[hit][0], "score": round(v[hit][1], 6)} for m, v in per_mode.items() if hit in v}
+            if hit in exact:
+                scores["reference"] = {"rank": 1, "score": 1.0}
+            main = scores.get("fused") or scores.get(mode) or scores.get("reference") or {"score": 0.0}
+            hits.append(Hit(
+                row=rows[shown], rank=rank, score=float(main["score"]),
+                also_in=[rows[a] for a in also],
+                snippet=highlight(rows[shown].text, qterms) if snippets else "",
+                scores=scores,
+            ))
+        return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice)
