@@ -148,6 +148,25 @@ def build_index(
     paths: list[Path],
     index_dir: Path,
     *,
+    progress: bool = True,
+    **options,
+) -> BuildReport:
+    """Read the documents under ``paths`` and index them into ``index_dir``.
+
+    ``options`` are those of :func:`build_from_documents`.
+    """
+    report = BuildReport(index_dir=Path(index_dir))
+    t0 = time.perf_counter()
+    docs = _parse_all([Path(p) for p in paths], report, progress)
+    report.seconds["read"] = time.perf_counter() - t0
+    return build_from_documents(docs, index_dir, report=report, progress=progress, **options)
+
+
+def build_from_documents(
+    docs: list[tuple[ParsedDocument, str]],
+    index_dir: Path,
+    *,
+    report: BuildReport | None = None,
     model: str | None = None,
     encoder: Encoder | None = None,
     backend: str = "torch",
@@ -157,16 +176,17 @@ def build_index(
     batch_size: int = 64,
     progress: bool = True,
 ) -> BuildReport:
-    """Index ``paths`` into ``index_dir``; see the module docstring."""
+    """Index already parsed documents ``(document, content hash)`` into ``index_dir``.
+
+    Used by :func:`build_index` and by evaluation, which indexes benchmark
+    collections (BEIR) that come as records rather than files.
+    """
     import faiss
 
     if index_type not in INDEX_TYPES:
         raise ValueError(f"index type must be one of {INDEX_TYPES}")
     index_dir = Path(index_dir)
-    report = BuildReport(index_dir=index_dir)
-    t0 = time.perf_counter()
-    docs = _parse_all([Path(p) for p in paths], report, progress)
-    report.seconds["read"] = time.perf_counter() - t0
+    report = report or BuildReport(index_dir=index_dir)
     paragraphs = [p for parsed, _ in docs for p in parsed.paragraphs]
     if not paragraphs:
         return report
