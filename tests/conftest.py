@@ -1,0 +1,121 @@
+"""Shared fixtures: the real corpus beside the checkout, one encoder, small real indexes, a live server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from parasearch.config import offline
+
+offline()
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+
+# A small mixed collection of real documents, one or more of every format and body.
+MINI_CORPUS = [
+    "ctoc/CTOC_COP_WG.2_2013_5.md",
+    "ga/text/A_RES_79_191.txt",
+    "ga/text/A_RES_79_179.txt",
+    "ga/text/A_RES_78_229.txt",
+    "ga/text/A_RES_80_229.txt",
+    "hr/A_65_162.txt",
+    "sc/en/S_RES_2672_E.xml",
+    "sc/fr/S_RES_2672_F.xml",
+    "sc/en/SC_2561_2021-E.xml",
+]
+
+
+def shared_path(rel: str) -> Path:
+    p = CORPUS / rel
+    if not p.exists():
+        pytest.skip(f"shared corpus file {p} not available")
+    return p
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from indexer.embed import load_encoder
+
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def ctoc_index(tmp_path_factory, encoder) -> Path:
+    """The built-in sample (corpus/) indexed once."""
+    from indexer.build import build_index
+
+    out = tmp_path_factory.mktemp("ctoc") / "index"
+    report = build_index([REPO / "corpus"], out, encoder=encoder, progress=False)
+    assert report.published, report.summary()
+    return out
+
+
+@pytest.fixture(scope="session")
+def mini_index(tmp_path_factory, encoder, corpus_dir) -> Path:
+    from indexer.build import build_index
+
+    out = tmp_path_factory.mktemp("mini") / "index"
+    report = build_index([corpus_dir / rel for rel in MINI_CORPUS], out, encoder=encoder, progress=False)
+    assert report.published, report.summary()
+    assert report.documents == len(MINI_CORPUS), report.summary()
+    return out
+
+
+@pytest.fixture(scope="session")
+def mini_engine(mini_index, encoder):
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    return SearchEngine(LoadedIndex(mini_index), encoder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real uvicorn server on a loopback port, in a thread."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.time() + 60
+        while not self.server.started:
+            if time.time() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def mini_server(mini_engine):
+    from service.app import create_app
+
+    with LiveServer(create_app(engine=mini_engine)) as server:
+        yield server

@@ -1,0 +1,141 @@
+"""Retrieval as delegates use it: questions, references, filters, repeated paragraphs, snippets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from parasearch import indexfiles
+from service.search import EngineError, Filters
+
+# Questions a delegate asks, and the paragraph that answers each (from the printed documents).
+QUESTIONS = [
+    ("video recording of child witnesses", {("CTOC/COP/WG.2/2013/5", "9"), ("CTOC/COP/WG.2/2013/5", "58")}),
+    ("When did UNODC create its model law on witness protection?", {("CTOC/COP/WG.2/2013/5", "15")}),
+    ("Has the General Assembly asked countries that still carry out capital punishment to halt executions?",
+     {("A/RES/79/179", "2")}),
+    ("Which medicine does the General Assembly mention for reversing opioid overdoses in national drug policies?",
+     {("A/RES/79/191", "12")}),
+    ("What does the General Assembly suggest instead of imprisonment for people charged with small, "
+     "non-violent drug offences?", {("A/RES/79/191", "23")}),
+    ("Second Optional Protocol death penalty", {("A/RES/79/179", "11")}),
+    ("mock trials training prosecutors", {("CTOC/COP/WG.2/2013/5", "23"), ("CTOC/COP/WG.2/2013/5", "66")}),
+]
+
+
+@pytest.mark.parametrize(("question", "gold"), QUESTIONS, ids=[q[:40] for q, _ in QUESTIONS])
+def test_questions_cite_the_answering_paragraph(mini_engine, question, gold):
+    hits = mini_engine.search(question, k=3).hits
+    cited = [(h.row.symbol, h.row.para) for h in hits]
+    assert gold & set(cited), f"{question!r}: got {cited}"
+
+
+def test_each_mode_finds_the_sample_answer(ctoc_index, encoder):
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    engine = SearchEngine(LoadedIndex(ctoc_index), encoder)
+    for mode in ("dense", "bm25", "hybrid"):
+        first = engine.search("video recording of child witnesses", k=1, mode=mode).hits[0]
+        assert first.row.citation in ("CTOC/COP/WG.2/2013/5, para. 9", "CTOC/COP/WG.2/2013/5, para. 58"), mode
+        assert mode in first.scores or "fused" in first.scores
+
+
+@pytest.mark.parametrize("query", ["A/RES/79/191 para 59", "a/res/79/191 paragraph 59", "res 79/191 § 59",
+                                   "resolution 79/191 op 59"])
+def test_symbol_and_paragraph_returns_that_paragraph_first(mini_engine, query):
+    out = mini_engine.search(query, k=5)
+    assert out.hits[0].row.citation == "A/RES/79/191, para. 59"
+    assert all(h.row.symbol == "A/RES/79/191" for h in out.hits)
+
+
+def test_symbol_query_restricts_to_the_document(mini_engine):
+    out = mini_engine.search("resolution 2672 (2023) humanitarian assistance", k=5)
+    assert out.hits and {h.row.symbol for h in out.hits} == {"S/RES/2672 (2023)"}
+    out = mini_engine.search("What does paragraph 80 of A/65/162 say about sexual education in schools?", k=3)
+    assert out.hits[0].row.citation == "A/65/162, para. 80"
+
+
+def test_unknown_symbol_is_said_not_searched_around(mini_engine):
+    out = mini_engine.search("A/RES/99/999 para 3", k=5)
+    assert out.hits == []
+    assert out.reference is not None and out.reference.unknown
+    assert "A/RES/99/999" in out.notice
+
+
+def test_filters_apply_inside_retrieval(mini_engine):
+    # k results whenever k exist: a narrow filter still fills the page.
+    out = mini_engine.search("drugs", k=20, filters=Filters(symbol=["A/RES/79/191"]))
+    assert len(out.hits) == 20 and {h.row.symbol for h in out.hits} == {"A/RES/79/191"}
+    for mode in ("dense", "bm25", "hybrid"):
+        out = mini_engine.search("protection of witnesses", k=10, mode=mode, filters=Filters(symbol=["CTOC/COP"]))
+        assert out.hits and all(h.row.symbol.startswith("CTOC/COP/") for h in out.hits)
+    out = mini_engine.search("humanitarian", k=10, filters=Filters(body=["Security Council"]))
+    assert out.hits and all(h.row.body == "Security Council" for h in out.hits)
+    out = mini_engine.search("aide humanitaire", k=5, filters=Filters(language=["fr"]))
+    assert out.hits and all(h.row.language == "fr" for h in out.hits)
+    out = mini_engine.search("education", k=10, filters=Filters(type=["report"]))
+    assert out.hits and all(h.row.type == "report" for h in out.hits)
+    out = mini_engine.search("drugs", k=10, filters=Filters(date_from="2024-01-01", date_to="2024-12-31"))
+    assert out.hits and all("2024-01-01" <= h.row.date <= "2024-12-31" for h in out.hits)
+    # A filter that matches nothing returns nothing, not everything.
+    assert mini_engine.search("drugs", k=5, filters=Filters(body=["Economic and Social Council"])).hits == []
+    with pytest.raises(EngineError):
+        mini_engine.search("drugs", filters=Filters(date_from="last year"))
+
+
+def _repeated_pair(index_dir):
+    db = sqlite3.connect(indexfiles.current_generation(index_dir) / indexfiles.STORE)
+    row = db.execute(
+        """SELECT a.text, da.symbol, a.para, db.symbol, b.para FROM paragraphs a JOIN paragraphs b
+           ON a.text_key = b.text_key AND a.id < b.id
+           JOIN documents da ON da.id = a.doc_id JOIN documents db ON db.id = b.doc_id
+           WHERE da.symbol = 'A/RES/78/229' AND db.symbol = 'A/RES/80/229' AND length(a.text) > 150 LIMIT 1"""
+    ).fetchone()
+    assert row, "78/229 and 80/229 share paragraphs word for word"
+    return row
+
+
+def test_repeated_paragraph_is_shown_once_from_the_newest(mini_engine, mini_index):
+    text, old_sym, old_para, new_sym, new_para = _repeated_pair(mini_index)
+    hits = mini_engine.search(text[:300], k=10).hits
+    same = [h for h in hits if h.row.text == text or any(a.symbol == old_sym for a in h.also_in)]
+    assert len(same) == 1
+    assert (same[0].row.symbol, same[0].row.para) == (new_sym, new_para)
+    assert (old_sym, old_para) in {(a.symbol, a.para) for a in same[0].also_in}
+    # Switched off, both are listed.
+    cited = {(h.row.symbol, h.row.para) for h in mini_engine.search(text[:300], k=10, collapse=False).hits}
+    assert {(old_sym, old_para), (new_sym, new_para)} <= cited
+    # Restricted to the older document, the older citation is shown.
+    hits = mini_engine.search(text[:300], k=3, filters=Filters(symbol=[old_sym])).hits
+    assert (hits[0].row.symbol, hits[0].row.para) == (old_sym, old_para) and not hits[0].also_in
+
+
+def test_snippet_marks_terms_and_escapes_markup(tmp_path, encoder):
+    from indexer.build import build_index
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    doc = tmp_path / "docs" / "TEST_1.md"
+    doc.parent.mkdir()
+    doc.write_text("TEST/1\n\n1. Witnesses <script>alert('x')</script> must be protected.\n\n"
+                   "2. Unrelated text about budgets.\n", encoding="utf-8")
+    (doc.parent / "manifest.jsonl").write_text('{"file": "TEST_1.md", "symbol": "TEST/1", "title": "T"}\n')
+    assert build_index([doc.parent], tmp_path / "idx", encoder=encoder, progress=False).published
+    hit = SearchEngine(LoadedIndex(tmp_path / "idx"), encoder).search("protected witnesses", k=1).hits[0]
+    assert "<script>" not in hit.snippet
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in hit.snippet
+    assert "<mark>Witnesses</mark>" in hit.snippet and "<mark>protected</mark>" in hit.snippet
+    assert hit.row.text.startswith("Witnesses <script>")  # the text itself is kept verbatim
+
+
+def test_same_results_after_restart(mini_index, encoder, mini_engine):
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    again = SearchEngine(LoadedIndex(mini_index), encoder)
+    for q, _ in QUESTIONS:
+        a = [(h.row.citation, round(h.score, 5)) for h in mini_engine.search(q, k=10).hits]
+        b = [(h.row.citation, round(h.score, 5)) for h in again.search(q, k=10).hits]
+        assert a == b
