@@ -40,3 +40,5 @@ def offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Long paragraphs are tokenized whole on purpose (to cut them into windows): no warning for that.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

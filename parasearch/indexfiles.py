@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -83,7 +84,8 @@ def read_manifest(index_dir: Path) -> dict:
 
 def new_generation(index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("gen-%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    # Unique even for two builds in the same second in one process.
+    name = time.strftime("gen-%Y%m%dT%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     gen = index_dir / (name + ".tmp")
     gen.mkdir()
     return gen

@@ -12,6 +12,8 @@ Paragraph locators (``Paragraph.para``) are short, URL-safe strings:
 * ``"annex-5"``       paragraph 5 of an annex (numbering restarted there)
                       -> ``SYMBOL, annex, para. 5``
 * ``"annex-II-5"``    paragraph 5 of annex II -> ``SYMBOL, annex II, para. 5``
+* ``"sect-II-4"``     paragraph 4 of section II, where every section restarts the
+                      numbering (Fifth Committee resolutions) -> ``SYMBOL, section II, para. 4``
 * ``"u-3-2"``         second unnumbered paragraph of the document's 3rd section
                       (0 = before any heading) -> ``SYMBOL, section 3, unnumbered para. 2``
 """
@@ -67,6 +69,7 @@ class DocumentError(Exception):
 _ANNEX_RE = re.compile(r"^annex(?:-([A-Za-z0-9]+))?-(\d+[a-z]?)$")
 _PRE_RE = re.compile(r"^preamble-(\d+)$")
 _UNNUM_RE = re.compile(r"^u-(\d+)-(\d+)$")
+_SECT_RE = re.compile(r"^sect-([A-Za-z0-9.]+)-(\d+[a-z]?)$")
 
 
 def locator_label(para: str) -> str:
@@ -76,6 +79,8 @@ def locator_label(para: str) -> str:
     if m := _ANNEX_RE.match(para):
         annex = f"annex {m.group(1)}" if m.group(1) else "annex"
         return f"{annex}, para. {m.group(2)}"
+    if m := _SECT_RE.match(para):
+        return f"section {m.group(1)}, para. {m.group(2)}"
     if m := _UNNUM_RE.match(para):
         sec = int(m.group(1))
         where = "introduction" if sec == 0 else f"section {sec}"

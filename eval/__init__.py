@@ -1,0 +1,1 @@
+"""Evaluation scripts: parse quality and retrieval figures over the test corpus."""
