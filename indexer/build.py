@@ -169,7 +169,7 @@ def build_from_documents(
     report: BuildReport | None = None,
     model: str | None = None,
     encoder: Encoder | None = None,
-    backend: str = "torch",
+    backend: str | None = None,
     index_type: str = "flat",
     cache_path: Path | None = None,
     use_cache: bool = True,

@@ -20,6 +20,17 @@ def text_key(identity: str, text: str) -> bytes:
     return hashlib.blake2b(f"{identity}\x00{text}".encode(), digest_size=20).digest()
 
 
+def cache_identity(encoder) -> str:
+    """What cached vectors are keyed on: the model's identity and, but for torch, the backend.
+
+    Backends differ in their vectors (int8 weights, float rounding), so each
+    has its own entries; torch keeps the plain identity, so caches written
+    before backends existed stay valid.
+    """
+    backend = getattr(encoder, "backend", "torch")
+    return encoder.identity if backend == "torch" else f"{encoder.identity}#{backend}"
+
+
 class EmbeddingCache:
     def __init__(self, path: Path, dim: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +67,8 @@ def embed_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None, *,
     if cache is None:
         out[:] = encoder.encode(texts, batch_size=batch_size, progress=progress)
         return out, len(texts)
-    keys = [text_key(encoder.identity, t) for t in texts]
+    ident = cache_identity(encoder)
+    keys = [text_key(ident, t) for t in texts]
     found = cache.get_many(list(dict.fromkeys(keys)))
     missing = [i for i, k in enumerate(keys) if k not in found]
     for i, k in enumerate(keys):

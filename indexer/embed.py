@@ -8,6 +8,9 @@ return the paragraph once (see :func:`windows`).
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +23,7 @@ WINDOW_OVERLAP = 64  # word pieces shared by consecutive windows
 
 class Encoder(Protocol):
     name: str  # model name recorded in the index manifest
+    backend: str  # what runs the model: "torch", "onnx", "onnx-int8" (see ENCODERS)
     identity: str  # hash of the model's files: what the embedding cache keys on
     dim: int
     max_tokens: int  # word pieces per window, special tokens excluded
@@ -50,6 +54,8 @@ def model_identity(path: str) -> str:
 
 class SentenceTransformerEncoder:
     """The plain sentence-transformers encoder (PyTorch, CPU unless told otherwise)."""
+
+    backend = "torch"
 
     def __init__(self, model: str | None = None, device: str | None = None) -> None:
         offline()
@@ -105,18 +111,53 @@ def split_windows(tokenizer, text: str, max_tokens: int, overlap: int = WINDOW_O
     return out
 
 
-ENCODERS = {"torch": SentenceTransformerEncoder}
+def _onnx_encoder(model: str | None = None) -> Encoder:
+    from indexer.embed_onnx import OnnxEncoder
+
+    return OnnxEncoder(model)
 
 
-def load_encoder(model: str | None = None, backend: str = "torch") -> Encoder:
+def _onnx_int8_encoder(model: str | None = None) -> Encoder:
+    from indexer.embed_onnx import OnnxInt8Encoder
+
+    return OnnxInt8Encoder(model)
+
+
+# Backend name -> constructor taking the model (name or path). The ONNX backends are imported on use.
+ENCODERS: dict[str, Callable[[str | None], Encoder]] = {
+    "torch": SentenceTransformerEncoder,
+    "onnx": _onnx_encoder,  # same vectors as torch (to float rounding), ~2-3x faster on CPU
+    "onnx-int8": _onnx_int8_encoder,  # int8 weights: faster still, vectors slightly off (see docs/performance.md)
+}
+# The backend used when none is asked for (argument or PARASEARCH_ENCODER); see docs/performance.md.
+DEFAULT_BACKEND = "onnx"
+
+
+def load_encoder(model: str | None = None, backend: str | None = None) -> Encoder:
+    """The encoder for ``model`` run by ``backend`` (default: ``$PARASEARCH_ENCODER``, else DEFAULT_BACKEND).
+
+    If the default backend is ONNX and the model cannot be run that way (no
+    tokenizer.json, a pooling or architecture the export does not handle, an
+    ONNX cache directory that cannot be written), the plain PyTorch encoder is
+    used instead, with a warning; a backend asked for by name is never replaced.
+    """
+    asked = backend or os.environ.get("PARASEARCH_ENCODER") or None
+    name = asked or DEFAULT_BACKEND
     try:
-        cls = ENCODERS[backend]
+        make = ENCODERS[name]
     except KeyError:
-        raise ValueError(f"unknown encoder backend {backend!r}; choose from {sorted(ENCODERS)}") from None
-    return cls(model)
+        raise ValueError(f"unknown encoder backend {name!r}; choose from {sorted(ENCODERS)}") from None
+    if asked is None and name != "torch":
+        try:
+            return make(model)
+        except (ImportError, OSError, ValueError, RuntimeError) as exc:
+            logging.getLogger("parasearch").warning("encoder backend %s unavailable for %s (%s); using torch",
+                                                    name, model, exc)
+            return SentenceTransformerEncoder(model)
+    return make(model)
 
 
 def describe(encoder: Encoder) -> dict:
     """What the index manifest records about the model it was built with."""
     return {"name": encoder.name, "path": getattr(encoder, "path", encoder.name), "identity": encoder.identity,
-            "dim": encoder.dim, "max_tokens": encoder.max_tokens}
+            "dim": encoder.dim, "max_tokens": encoder.max_tokens, "backend": getattr(encoder, "backend", "torch")}

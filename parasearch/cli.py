@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, help="files or folders (manifest.jsonl files are read)")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
     p.add_argument("--model", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)")
-    p.add_argument("--encoder", default="torch", help="encoder backend (default torch)")
+    p.add_argument("--encoder", choices=["onnx", "onnx-int8", "torch"], default=None,
+                   help="encoder backend (default: $PARASEARCH_ENCODER, else onnx; torch is plain "
+                        "sentence-transformers)")
     p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat",
                    help="flat: exact inner product (default); hnsw: approximate, for large corpora")
     p.add_argument("--cache", type=Path, help="embedding cache file (default beside the index directory)")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.engine import load_engine
@@ -27,6 +27,7 @@ from service.models import (
     SearchResult,
 )
 from service.search import MODES, EngineError, Filters, SearchEngine, SearchOutcome
+from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web
 
 log = logging.getLogger("parasearch")
 MAX_QUERY_CHARS = 1000
@@ -69,6 +70,7 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
         return JSONResponse(status_code=500, content={"detail": "internal error"})
 
     register_routes(app)
+    install_web(app)  # search page, document view, widget, security headers, CORS
     return app
 
 
@@ -110,6 +112,7 @@ def to_response(outcome: SearchOutcome) -> SearchResponse:
 
 
 def register_routes(app: FastAPI) -> None:
+    app.include_router(__import__("service.answer_routes", fromlist=["router"]).router)  # POST /answer[/stream]
     @app.get("/search", response_model=SearchResponse, tags=["search"],
              summary="Ranked paragraphs for a question, each with its citation")
     def search(
@@ -117,7 +120,8 @@ def register_routes(app: FastAPI) -> None:
         filters: Annotated[Filters, Depends(search_filters)],
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or keywords")],
         k: Annotated[int, Query(ge=1, le=100, description="Number of results")] = 10,
-        mode: Annotated[str, Query(pattern="^(hybrid|dense|bm25)$", description=f"One of {', '.join(MODES)}")] = "hybrid",
+        mode: Annotated[str, Query(pattern="^(hybrid|dense|bm25)$",
+                                   description=f"One of {', '.join(MODES)}")] = "hybrid",
         collapse: Annotated[bool, Query(description="Show a paragraph repeated word for word in several "
                                                      "documents once, from the newest (others in also_in)")] = True,
     ) -> SearchResponse:
@@ -147,16 +151,17 @@ def register_routes(app: FastAPI) -> None:
                             section=row.section, text=row.text, n_tokens=row.n_tokens)
 
     @app.get("/documents/{symbol:path}", response_model=DocumentOut, tags=["documents"],
-             summary="A document's metadata and its paragraphs in order", description=SYMBOL_HELP)
-    def document(engine: Engine, symbol: str,
+             summary="A document's metadata and its paragraphs in order",
+             description=SYMBOL_HELP + DOCUMENT_HTML_NOTE, responses=DOCUMENT_HTML_RESPONSE)
+    def document(engine: Engine, symbol: str, request: Request, response: Response,
                  language: Annotated[str | None, Query(description="Language version, e.g. `fr`")] = None
-                 ) -> DocumentOut:
+                 ) -> DocumentOut | Response:
         doc_id = _doc_id(engine, symbol, language)
         meta = engine.index.document(doc_id)
         paras = [ParagraphOut(symbol=r.symbol, para=r.para, citation=r.citation, kind=r.kind, section=r.section,
                               text=r.text, n_tokens=r.n_tokens) for r in engine.index.document_paragraphs(doc_id)]
         meta.pop("source", None)
-        return DocumentOut(**meta, paragraphs=paras)
+        return document_response(request, response, DocumentOut(**meta, paragraphs=paras))
 
     @app.get("/health", response_model=Health, tags=["service"], summary="Liveness and what is loaded")
     def health(engine: Engine) -> Health:

@@ -22,5 +22,5 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
     built = index.model
     if model is None:
         model = built["path"] if Path(built.get("path", "")).exists() else built["name"]
-    encoder = load_encoder(model, backend or os.environ.get("PARASEARCH_ENCODER", "torch"))
+    encoder = load_encoder(model, backend)  # None: $PARASEARCH_ENCODER, else the default backend
     return SearchEngine(index, encoder)

@@ -94,3 +94,47 @@ class Health(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+# -- Answers (POST /answer, POST /answer/stream) ------------------------------------------------
+
+
+class AnswerFilters(BaseModel):
+    symbol: list[str] = Field(default_factory=list, description="Exact symbol or prefix (`CTOC/COP`)")
+    body: list[str] = Field(default_factory=list, description="e.g. `General Assembly`")
+    type: list[str] = Field(default_factory=list, description="e.g. `resolution`, `report`")
+    language: list[str] = Field(default_factory=list, description="ISO 639-1, e.g. `en`")
+    date_from: str | None = Field(default=None, description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")
+    date_to: str | None = Field(default=None, description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")
+
+
+class AnswerRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=1000, examples=["What did the Working Group recommend on "
+                                                                     "protecting witnesses' families?"])
+    k: int = Field(default=5, ge=1, le=20, description="Passages retrieved and given to the answerer")
+    filters: AnswerFilters | None = None
+    mode: str = Field(default="hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrieval mode")
+
+
+class AnswerCitationOut(Citation):
+    passage: int = Field(description="Number (1-based rank) of the passage in `passages` that backs the sentence")
+
+
+class AnswerSentenceOut(BaseModel):
+    text: str
+    citations: list[AnswerCitationOut]
+    supported: bool = Field(
+        default=True, description="False: no citation could be backed; the sentence is not part of `answer`"
+    )
+    score: float | None = Field(default=None, description="Extractive: cosine similarity to the question")
+
+
+class AnswerResponse(BaseModel):
+    question: str
+    answer: str = Field(description="The backed sentences, each followed by its citations in brackets")
+    found: bool = Field(description="False when the documents do not contain an answer")
+    method: str = Field(examples=["extractive", "llm", "extractive (llm failed: timeout)"])
+    took_ms: float
+    sentences: list[AnswerSentenceOut]
+    passages: list[SearchResult] = Field(description="The retrieved passages, best first (numbered from 1)")
+    confidence: dict[str, float] = Field(default_factory=dict, description="The evidence behind `found`")

@@ -51,7 +51,8 @@ def parse_reference(query: str, key_to_docs: dict[str, list[int]]) -> Reference 
     """Find a document reference in ``query``; ``None`` when it names none."""
     named = key = None
     span = None
-    if m := _SYMBOL_RE.search(query):
+    m = next((m for m in _SYMBOL_RE.finditer(query) if any(c.isdigit() for c in m.group(0))), None)
+    if m:  # an official symbol always has a number in it ("s/he" is not one)
         named = (m.group(1) + (m.group(2) or "")).strip()
         key = normalize_symbol(named)
         span = m.span()

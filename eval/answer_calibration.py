@@ -1,0 +1,201 @@
+"""Calibrate the extractive answerer's "not found" threshold.
+
+Two sets of questions are answered over an index with the threshold switched off,
+and the confidence the answerer computes (:func:`service.answer.confidence`) is
+recorded for each:
+
+* answerable: the development questions (``shared/eval/dev_questions.jsonl``) whose gold
+  documents are in the index: each should be answered (found);
+* absent: :data:`ABSENT_QUESTIONS`, topics no UN document in the corpus treats: each should
+  get "The documents do not contain an answer to this question." (not found).
+
+Target: not found for >= 9 in 10 absent questions and for <= 1 in 20 answerable ones. The
+recommended threshold is the middle of the widest gap between two observed scores that
+meets the target (or, when none does, the one with the best balanced accuracy). It is printed with the
+figures for each signal (combined score, best sentence cosine, best dense score, question
+coverage) so that the choice of signal can be checked too.
+
+Run (about a minute on the full English index)::
+
+    .venv/bin/python -m eval.answer_calibration --index .index/full-en
+    .venv/bin/python -m eval.answer_calibration --index .index/full-en --json calibration.json
+
+then set ``DEFAULT_THRESHOLD`` in ``service/answer.py`` (or ``PARASEARCH_ANSWER_THRESHOLD``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from parasearch.config import REPO_ROOT, offline
+from parasearch.types import normalize_symbol
+
+DEV_QUESTIONS = REPO_ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+DEFAULT_INDEX = REPO_ROOT / ".index" / "full-en"
+
+# Topics absent from UN documents: sport rules, physics, cooking, hobbies, consumer tech, trivia.
+ABSENT_QUESTIONS = [
+    "What are the rules for football transfer windows in the Premier League?",
+    "How does asymptotic freedom work in quantum chromodynamics?",
+    "How long should sourdough bread be proofed before baking?",
+    "What is the best opening move in chess for beginners?",
+    "How do I change the oil in a diesel car engine?",
+    "How do JavaScript promises differ from async/await?",
+    "Which chords are used in a twelve-bar blues on guitar?",
+    "How many moons does Jupiter have?",
+    "How often should tomato plants be watered in summer?",
+    "Who won the Tour de France cycling race in 1998?",
+    "How do you knit a cable stitch pattern?",
+    "What is the boiling point of ethanol at sea level?",
+    "How do I reset the password of my home Wi-Fi router?",
+    "What is the leg before wicket rule in cricket?",
+    "Which grape varieties are used to make Champagne?",
+    "What is the recipe for a classic French onion soup?",
+]
+TARGET_ABSENT = 0.9  # share of absent questions that must be "not found"
+TARGET_ANSWERABLE_MISSED = 0.05  # share of answerable questions that may be "not found"
+SIGNALS = ("score", "sentence", "dense", "coverage")
+
+
+@dataclass
+class Row:
+    kind: str  # "answerable" or "absent"
+    id: str
+    question: str
+    score: float
+    sentence: float
+    dense: float
+    coverage: float
+    gold_retrieved: bool | None = None  # answerable: a gold paragraph among the passages
+    gold_cited: bool | None = None  # answerable: an extracted sentence from a gold paragraph
+    reference: bool = False  # names a paragraph that exists: answered from it, the threshold does not apply
+
+
+def load_questions(path: Path, engine) -> list[dict]:
+    indexed = set(engine.index.key_to_docs)
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        if any(normalize_symbol(g["symbol"]) in indexed for g in q["relevant"]):
+            out.append(q)
+    return out
+
+
+def measure(engine, kind: str, qid: str, question: str, k: int, gold: list[dict] | None = None) -> Row:
+    from service.answer import extractive_answer, retrieve
+
+    outcome = retrieve(engine, question, k=k)
+    ans = extractive_answer(engine, outcome, threshold=-np.inf)
+    c = ans.confidence
+    row = Row(kind, qid, question, c["score"], c["sentence"], c["dense"], c["coverage"],
+              reference=any("reference" in h.scores for h in outcome.hits))
+    if gold is not None:
+        keys = {(normalize_symbol(g["symbol"]), g["para"]) for g in gold}
+        row.gold_retrieved = any((normalize_symbol(h.row.symbol), h.row.para) in keys for h in outcome.hits)
+        row.gold_cited = any((normalize_symbol(x.symbol), x.para) in keys for s in ans.sentences for x in s.citations)
+    return row
+
+
+def choose_threshold(answerable: np.ndarray, absent: np.ndarray) -> tuple[float, bool, tuple[float, float]]:
+    """(threshold, target met, (low, high) gap it sits in): the widest gap between two observed scores
+    whose middle meets the target, its middle; when none does, the middle with the best balanced accuracy."""
+    values = np.unique(np.concatenate([answerable, absent]))
+    lows = np.concatenate([[values[0] - 0.05], values])
+    highs = np.concatenate([values, [values[-1] + 0.05]])
+    cuts = (lows + highs) / 2  # "found" when score >= cut
+    missed = (answerable[None, :] < cuts[:, None]).mean(axis=1)
+    rejected = (absent[None, :] < cuts[:, None]).mean(axis=1)
+    ok = (rejected >= TARGET_ABSENT) & (missed <= TARGET_ANSWERABLE_MISSED)
+    if ok.any():
+        gaps = np.where(ok, highs - lows, -np.inf)
+        i = int(np.argmax(gaps))
+        return float(cuts[i]), True, (float(lows[i]), float(highs[i]))
+    i = int(np.argmax((1 - missed + rejected) / 2))
+    return float(cuts[i]), False, (float(lows[i]), float(highs[i]))
+
+
+def report(rows: list[Row]) -> dict:
+    """Figures per signal, over the questions the threshold decides (named paragraphs left out)."""
+    ans = [r for r in rows if r.kind == "answerable" and not r.reference]
+    absn = [r for r in rows if r.kind == "absent" and not r.reference]
+    out: dict = {"answerable": len(ans), "absent": len(absn), "signals": {},
+                 "references": sum(r.reference for r in rows)}
+    for sig in SIGNALS:
+        a = np.array([getattr(r, sig) for r in ans])
+        b = np.array([getattr(r, sig) for r in absn])
+        t, met, (lo, hi) = choose_threshold(a, b)
+        out["signals"][sig] = {
+            "threshold": round(t, 4), "target_met": met, "range": [round(lo, 4), round(hi, 4)],
+            "answerable_not_found": int((a < t).sum()), "absent_not_found": int((b < t).sum()),
+            "answerable_min": round(float(a.min()), 4), "answerable_p05": round(float(np.percentile(a, 5)), 4),
+            "absent_max": round(float(b.max()), 4), "absent_p90": round(float(np.percentile(b, 90)), 4),
+        }
+    every = [r for r in rows if r.kind == "answerable"]
+    out["dev"] = len(every)
+    out["gold_retrieved"] = sum(bool(r.gold_retrieved) for r in every)
+    out["gold_cited"] = sum(bool(r.gold_cited) for r in every)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    offline()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
+    p.add_argument("-k", type=int, default=5, help="passages per question, as the service uses (default 5)")
+    p.add_argument("--json", type=Path, help="also write every row and the summary here")
+    args = p.parse_args(argv)
+
+    from service.answer import DEFAULT_THRESHOLD, answer_threshold
+    from service.engine import load_engine
+
+    engine = load_engine(args.index)
+    dev = load_questions(args.questions, engine)
+    rows = [measure(engine, "answerable", q["id"], q["query"], args.k, q["relevant"]) for q in dev]
+    rows += [measure(engine, "absent", f"x{i + 1:02d}", q, args.k) for i, q in enumerate(ABSENT_QUESTIONS)]
+    summary = report(rows)
+
+    current = answer_threshold()
+    print(f"index {args.index}: {summary['dev']} answerable dev questions (gold documents indexed), "
+          f"{summary['absent']} absent-topic questions, k={args.k}; {summary['references']} name a paragraph "
+          f"that exists (answered from it, not decided by the threshold)\n")
+    print(f"{'kind':<10} {'id':<5} {'score':>6} {'sent':>6} {'dense':>6} {'cover':>6} gold  question")
+    for r in sorted(rows, key=lambda r: (r.kind, r.score)):
+        gold = "" if r.gold_retrieved is None else ("R" if r.gold_retrieved else "-") + ("C" if r.gold_cited else "-")
+        flag = "(named paragraph)" if r.reference else "NOT FOUND" if r.score < current else ""
+        print(f"{r.kind:<10} {r.id:<5} {r.score:6.3f} {r.sentence:6.3f} {r.dense:6.3f} {r.coverage:6.2f} {gold:<4}  "
+              f"{r.question[:70]}  {flag}")
+    print("\n(gold: R = a gold paragraph among the passages, C = the answer cites one; "
+          f"NOT FOUND under the threshold in force, {current})\n")
+    print(f"{'signal':<9} {'thresh':>7} {'target':>6} {'range':>15} {'ans<t':>6} {'abs<t':>6} "
+          f"{'ans min':>8} {'ans p05':>8} {'abs max':>8} {'abs p90':>8}")
+    for sig, s in summary["signals"].items():
+        rng = f"{s['range'][0]:.3f}-{s['range'][1]:.3f}"
+        print(f"{sig:<9} {s['threshold']:7.3f} {'met' if s['target_met'] else 'MISSED':>6} {rng:>15} "
+              f"{s['answerable_not_found']:>3}/{summary['answerable']:<2} "
+              f"{s['absent_not_found']:>3}/{summary['absent']:<2} "
+              f"{s['answerable_min']:8.3f} {s['answerable_p05']:8.3f} {s['absent_max']:8.3f} {s['absent_p90']:8.3f}")
+    rec = summary["signals"]["score"]
+    a_nf = sum(r.score < current for r in rows if r.kind == "answerable" and not r.reference)
+    b_nf = sum(r.score < current for r in rows if r.kind == "absent" and not r.reference)
+    print(f"\nthreshold in force {current} (default {DEFAULT_THRESHOLD}): answerable not found {a_nf}/"
+          f"{summary['answerable']}, absent not found {b_nf}/{summary['absent']}")
+    print(f"recommended threshold (combined score): {rec['threshold']:.3f}"
+          + ("" if rec["target_met"] else "  (target not met: best balanced accuracy)"))
+    print(f"gold paragraph retrieved for {summary['gold_retrieved']}/{summary['dev']}, "
+          f"cited by the answer for {summary['gold_cited']}/{summary['dev']}")
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

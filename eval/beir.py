@@ -1,0 +1,225 @@
+"""BEIR benchmark folders: their questions and gold, and an index of their corpus.
+
+A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``),
+``queries.jsonl`` (``_id``, ``text``) and ``qrels/<split>.tsv``
+(``query-id corpus-id score``, header line).
+
+* Only the queries named in ``qrels/<split>.tsv`` are scored (SciFact's
+  ``queries.jsonl`` also holds its train queries).
+* Each corpus record becomes one document whose symbol is its ``_id``, with a
+  single paragraph ``"1"``: ``"<title>. <text>"``. Gold is matched on
+  ``(_id, "1")``.
+* Gold pointing to a document missing from the corpus (5 in ArguAna) stays in
+  the gold by default, unfindable, as pytrec_eval and BEIR score it, so the
+  figures are comparable with published ones; ``drop_missing`` removes it
+  (and a query left without gold).
+* ArguAna's queries are themselves corpus documents: a result that is the
+  query's own document is dropped before scoring (BEIR's
+  ``ignore_identical_ids``), which ``ignore_identical_ids`` turns on
+  (by default for ArguAna and Quora, as BEIR does).
+
+The index is built once with :func:`indexer.build.build_from_documents` and
+cached under ``<cache>/<name>-<model>``; it is rebuilt when the corpus file or
+the way records are turned into paragraphs changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+from eval.questions import Gold, Question, QuestionSet
+from parasearch.config import REPO_ROOT, resolve_model
+from parasearch.types import Document, Paragraph, ParsedDocument, normalize_symbol
+
+DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
+SOURCE_FILE = "beir-source.json"
+RECIPE = "title. text, one paragraph '1' per record (v1)"  # change it when corpus_documents changes
+IDENTICAL_IDS_SETS = ("arguana", "quora")  # where BEIR evaluates with ignore_identical_ids=True
+BEIR_PARA = "1"
+
+# Published figures on the test split (from ../shared/bench/README.md): nDCG@10 (linear gain) and Recall@100.
+REFERENCE: dict[str, list[tuple[str, dict[str, float]]]] = {
+    "scifact": [
+        ("BM25, Anserini flat", {"ndcg@10": 0.6789, "recall@100": 0.9253}),
+        ("BM25, Anserini multifield", {"ndcg@10": 0.6647, "recall@100": 0.9076}),
+        ("BM25 + cross-encoder rerank (BEIR paper)", {"ndcg@10": 0.688}),
+        ("all-MiniLM-L6-v2 dense (MTEB)", {"ndcg@10": 0.6451, "recall@100": 0.925}),
+        ("bge-small-en-v1.5 dense (MTEB)", {"ndcg@10": 0.7127, "recall@100": 0.945}),
+        ("BM25 k1 0.9 b 0.4, bench README", {"ndcg@10": 0.677, "recall@100": 0.929}),
+    ],
+    "arguana": [
+        ("BM25, Anserini flat", {"ndcg@10": 0.3970, "recall@100": 0.9324}),
+        ("BM25, Anserini multifield", {"ndcg@10": 0.4142, "recall@100": 0.9431}),
+        ("BM25 + cross-encoder rerank (BEIR paper)", {"ndcg@10": 0.311}),
+        ("all-MiniLM-L6-v2 dense (MTEB)", {"ndcg@10": 0.5017, "recall@100": 0.9772}),
+        ("bge-small-en-v1.5 dense (MTEB)", {"ndcg@10": 0.6035, "recall@100": 0.9879}),
+        ("BM25 k1 0.9 b 0.4, bench README", {"ndcg@10": 0.404, "recall@100": 0.932}),
+    ],
+    "squad-dev": [
+        ("BM25 k1 0.9 b 0.4, bench README", {"ndcg@10": 0.870, "recall@100": 0.992}),
+    ],
+}
+
+
+class BeirError(ValueError):
+    """A folder that is not a readable BEIR folder; the message says why."""
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise BeirError(f"{path} not found")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """``qrels/<split>.tsv`` -> {query id: {corpus id: score}} (header line skipped)."""
+    if not path.is_file():
+        raise BeirError(f"{path} not found")
+    out: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f, delimiter="\t")
+        for n, row in enumerate(rows):
+            if not row or (n == 0 and not row[-1].strip().lstrip("-").isdigit()):
+                continue  # header
+            if len(row) < 3:
+                raise BeirError(f"{path}:{n + 1}: expected query-id, corpus-id, score")
+            out.setdefault(row[0], {})[row[1]] = int(row[2])
+    return out
+
+
+def record_text(title: str, text: str) -> str:
+    """The paragraph text of a corpus record: ``"<title>. <text>"`` (no dot doubled, none for no title)."""
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title:
+        return text
+    if not text:
+        return title
+    sep = " " if title[-1] in ".?!:;" else ". "
+    return f"{title}{sep}{text}"
+
+
+def set_name(folder: Path) -> str:
+    return Path(folder).resolve().name
+
+
+def load_beir(folder: Path, *, split: str = "test", ignore_identical_ids: bool | None = None,
+              drop_missing: bool = False, name: str | None = None) -> QuestionSet:
+    """The queries of ``qrels/<split>.tsv`` with their gold, as a question set."""
+    folder = Path(folder)
+    name = name or set_name(folder)
+    qrels = read_qrels(folder / "qrels" / f"{split}.tsv")
+    queries = {str(q["_id"]): str(q.get("text") or "") for q in _read_jsonl(folder / "queries.jsonl")}
+    corpus_ids = {str(d["_id"]) for d in _read_jsonl(folder / "corpus.jsonl")}
+    if ignore_identical_ids is None:
+        ignore_identical_ids = name.lower() in IDENTICAL_IDS_SETS
+
+    notes: list[str] = []
+    missing_docs = sorted({(q, d) for q, rel in qrels.items() for d in rel if d not in corpus_ids})
+    unknown_queries = sorted(q for q in qrels if q not in queries)
+    questions: list[Question] = []
+    dropped_no_gold = 0
+    for qid, rel in qrels.items():
+        if qid not in queries:
+            continue
+        gold = [Gold(d, BEIR_PARA, g) for d, g in rel.items() if not (drop_missing and d not in corpus_ids)]
+        if not any(g.grade > 0 for g in gold):
+            dropped_no_gold += 1
+            continue
+        questions.append(Question(id=qid, query=queries[qid], relevant=gold, language="", kind=""))
+    if not questions:
+        raise BeirError(f"{folder}: no query of qrels/{split}.tsv found in queries.jsonl")
+
+    if missing_docs:
+        how = "dropped" if drop_missing else "kept as unfindable gold, as pytrec_eval/BEIR score them"
+        pairs = ", ".join(f"{q} -> {d}" for q, d in missing_docs[:5]) + (" ..." if len(missing_docs) > 5 else "")
+        notes.append(f"{len(missing_docs)} gold pair(s) point to documents missing from the corpus ({how}): {pairs}")
+    if dropped_no_gold:
+        notes.append(f"{dropped_no_gold} query(ies) left without gold were not scored")
+    if unknown_queries:
+        notes.append(f"{len(unknown_queries)} qrels query id(s) not in queries.jsonl were skipped")
+    self_ids = sum(1 for q in questions if q.id in corpus_ids)
+    if ignore_identical_ids:
+        notes.append(f"{self_ids} of {len(questions)} queries are also corpus documents: a result that is the "
+                     f"query's own document is dropped before scoring (ignore_identical_ids)")
+    n_train = len(queries) - len(questions)
+    if n_train > 0:
+        notes.append(f"{len(questions)} {split} queries scored; {n_train} other queries in queries.jsonl ignored")
+    info = {"split": split, "questions": len(questions), "corpus_documents": len(corpus_ids),
+            "gold_pairs": sum(len(q.relevant) for q in questions), "gold_missing_from_corpus": len(missing_docs),
+            "queries_that_are_corpus_ids": self_ids, "ignore_identical_ids": ignore_identical_ids}
+    return QuestionSet(name=name, questions=questions, source=str(folder), kind="beir",
+                       ignore_identical_ids=ignore_identical_ids, notes=notes, info=info)
+
+
+def corpus_documents(folder: Path) -> tuple[list[tuple[ParsedDocument, str]], list[str]]:
+    """Each corpus record as one parsed document ``(document, content hash)``; and notes on records skipped."""
+    folder = Path(folder)
+    docs: list[tuple[ParsedDocument, str]] = []
+    seen: dict[str, str] = {}
+    notes: list[str] = []
+    for rec in _read_jsonl(folder / "corpus.jsonl"):
+        doc_id = str(rec["_id"])
+        key = normalize_symbol(doc_id)
+        if key in seen:  # the index keys documents by normalized symbol
+            notes.append(f"corpus id {doc_id!r} is the same key as {seen[key]!r}: skipped")
+            continue
+        seen[key] = doc_id
+        title = str(rec.get("title") or "")
+        text = record_text(title, str(rec.get("text") or ""))
+        digest = hashlib.sha256(f"{doc_id}\n{text}".encode()).hexdigest()
+        doc = Document(symbol=doc_id, title=title, language="en", source=f"{folder.name}/corpus.jsonl#{doc_id}")
+        docs.append((ParsedDocument(doc=doc, paragraphs=[Paragraph(para=BEIR_PARA, text=text)]), digest))
+    return docs, notes
+
+
+def _fingerprint(folder: Path, model_name: str) -> dict:
+    h = hashlib.sha256()
+    with open(folder / "corpus.jsonl", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"corpus_sha256": h.hexdigest(), "recipe": RECIPE, "model": model_name}
+
+
+def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None) -> Path:
+    """``<cache>/<name>-<model>``, the model as its short name (``all-MiniLM-L6-v2``)."""
+    model_name = resolve_model(model)[0]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name.split("/")[-1])
+    return Path(cache or DEFAULT_CACHE) / f"{set_name(folder)}-{safe}"
+
+
+def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None = None, encoder=None,
+                 rebuild: bool = False, progress: bool = True, batch_size: int = 64) -> Path:
+    """The cached index of the folder's corpus, built first if missing or stale."""
+    from indexer.build import build_from_documents
+    from parasearch import indexfiles
+
+    folder = Path(folder)
+    index_dir = index_dir_for(folder, model if encoder is None else encoder.name, cache)
+    model_name = encoder.name if encoder is not None else resolve_model(model)[0]
+    want = _fingerprint(folder, model_name)
+    stamp = index_dir / SOURCE_FILE
+    if not rebuild and stamp.is_file():
+        try:
+            indexfiles.current_generation(index_dir)
+            if json.loads(stamp.read_text()) == want:
+                return index_dir
+        except (indexfiles.IndexError_, json.JSONDecodeError):
+            pass
+    docs, notes = corpus_documents(folder)
+    for note in notes:
+        print(f"parasearch eval: {note}", file=sys.stderr)
+    print(f"parasearch eval: indexing {len(docs)} {set_name(folder)} documents into {index_dir} "
+          f"(once; later runs reuse it)", file=sys.stderr)
+    report = build_from_documents(docs, index_dir, model=model, encoder=encoder, progress=progress,
+                                  batch_size=batch_size)
+    if not report.published:
+        raise BeirError(f"{folder}: nothing was indexed\n{report.summary()}")
+    print(report.summary(), file=sys.stderr)
+    stamp.write_text(json.dumps(want, indent=1))
+    return index_dir

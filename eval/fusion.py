@@ -1,0 +1,200 @@
+"""A study of hybrid fusion: RRF with other constants, and convex combinations of normalized scores.
+
+``parasearch eval --fusion-study --beir ../shared/bench/scifact --beir ../shared/bench/arguana``
+
+For each question the dense and BM25 candidate lists are fetched once, as the
+engine fetches them for hybrid search (:meth:`SearchEngine.dense`,
+:meth:`SearchEngine.bm25`, ``max(100, 3k)`` deep), then fused offline:
+
+* ``rrf k=K``: sum of 1 / (K + rank) over the lists (the engine uses K = 60);
+* ``minmax w=W`` / ``zscore w=W``: W * dense + (1 - W) * bm25 after per-query
+  min-max or z-score normalization of each list's scores; a paragraph missing
+  from one list gets that list's lowest normalized score.
+
+The weight W is tuned on SciFact's **train** qrels (the first BEIR set given
+that has ``qrels/train.tsv``), never on the test queries it is reported on.
+The search path's other steps (a document reference in the query, collapsing
+repeats) are not applied: the figures compare fusions, not the whole engine.
+The ``rrf k=60`` row reproduces the engine's hybrid mode on BEIR sets.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from eval import metrics as M
+from eval.questions import QuestionSet, para_key
+from parasearch.types import normalize_symbol
+
+RRF_KS = (5, 10, 20, 40, 60, 100)
+WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 1.0001, 0.05))
+REPORTED = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+
+
+@dataclass
+class Lists:
+    dense: tuple[np.ndarray, np.ndarray]  # paragraph ids, scores (best first)
+    bm25: tuple[np.ndarray, np.ndarray]
+
+
+def candidate_lists(engine, qset: QuestionSet, k: int, *, progress: bool = True) -> dict[str, Lists]:
+    n = max(100, 3 * k)
+    out: dict[str, Lists] = {}
+    for q in tqdm(qset.questions, desc=f"{qset.name} candidates", unit="q", disable=not progress):
+        out[q.id] = Lists(engine.dense(q.query, n, None), engine.bm25(q.query, n, None))
+    return out
+
+
+def _rrf(lists: Lists, k_rrf: float) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.concatenate([lists.dense[0], lists.bm25[0]])
+    ranks = np.concatenate([np.arange(1, len(lists.dense[0]) + 1), np.arange(1, len(lists.bm25[0]) + 1)])
+    uniq, inv = np.unique(ids, return_inverse=True)
+    fused = np.zeros(len(uniq))
+    np.add.at(fused, inv, 1.0 / (k_rrf + ranks))
+    return uniq, fused
+
+
+def _normalize(scores: np.ndarray, how: str) -> np.ndarray:
+    if len(scores) == 0:
+        return scores.astype(np.float64)
+    s = scores.astype(np.float64)
+    if how == "minmax":
+        span = s.max() - s.min()
+        return (s - s.min()) / span if span > 0 else np.ones_like(s)
+    std = s.std()
+    return (s - s.mean()) / std if std > 0 else np.zeros_like(s)
+
+
+def _convex(lists: Lists, w: float, how: str) -> tuple[np.ndarray, np.ndarray]:
+    (d_ids, d_sc), (b_ids, b_sc) = lists.dense, lists.bm25
+    d_n, b_n = _normalize(d_sc, how), _normalize(b_sc, how)
+    uniq = np.union1d(d_ids, b_ids)
+    d_full = np.full(len(uniq), d_n.min() if len(d_n) else 0.0)
+    b_full = np.full(len(uniq), b_n.min() if len(b_n) else 0.0)
+    d_full[np.searchsorted(uniq, d_ids)] = d_n
+    b_full[np.searchsorted(uniq, b_ids)] = b_n
+    return uniq, w * d_full + (1 - w) * b_full
+
+
+def fused_results(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int,
+                  fuse: Callable[[Lists], tuple[np.ndarray, np.ndarray]], engine=None,
+                  collapse: bool = False) -> dict[str, list[M.Slot]]:
+    """Results per question for one fusion; with ``collapse``, repeats are collapsed by the engine's own
+    rule (:meth:`SearchEngine._collapse`), as the service shows them."""
+    results: dict[str, list[M.Slot]] = {}
+    for q in qset.questions:
+        ids, scores = fuse(lists[q.id])
+        ranked = ids[np.argsort(-scores, kind="stable")].astype(np.int64)
+        if collapse and engine is not None:
+            groups = [(shown, *also) for shown, _, also in engine._collapse(ranked, None, k, True)]
+        else:
+            groups = [(int(i),) for i in ranked]
+        slots: list[M.Slot] = []
+        own = normalize_symbol(q.id) + "#" if qset.ignore_identical_ids else None
+        for group in groups:
+            slot = tuple(keys[i] for i in group if own is None or not keys[i].startswith(own))
+            if not slot:
+                continue
+            slots.append(slot)
+            if len(slots) == k:
+                break
+        results[q.id] = slots
+    return results
+
+
+def variants() -> list[tuple[str, Callable[[Lists], tuple[np.ndarray, np.ndarray]]]]:
+    out: list[tuple[str, Callable]] = [(f"rrf k={k}", lambda lists, _k=k: _rrf(lists, _k)) for k in RRF_KS]
+    for how in ("minmax", "zscore"):
+        out += [(f"{how} w={w:.2f}", lambda lists, _w=w, _h=how: _convex(lists, _w, _h)) for w in WEIGHTS]
+    return out
+
+
+def paragraph_keys(engine) -> list[str]:
+    rows = engine.index.rows(list(range(engine.index.n_paragraphs)))
+    return [para_key(rows[i].symbol, rows[i].para) for i in range(engine.index.n_paragraphs)]
+
+
+def score_variants(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int, engine=None,
+                   collapse: bool = False) -> dict[str, dict]:
+    qrels = qset.qrels()
+    out = {}
+    for name, fuse in variants():
+        results = fused_results(qset, lists, keys, k, fuse, engine, collapse)
+        out[name] = {"per_question": M.per_question(qrels, results, REPORTED)}
+        out[name].update(M.summarize(out[name]["per_question"]))
+    return out
+
+
+def study(sets: list[tuple[QuestionSet, object, bool]], tune: tuple[QuestionSet, object] | None, k: int, *,
+          progress: bool = True) -> dict:
+    """Figures of every fusion on every ``(set, engine, collapse)``, and the weights tuned on ``tune``
+    (a train split), with a paired randomization test of each tuned fusion against the engine's RRF."""
+    result: dict = {"k": k, "sets": {}, "tuned": {}, "significance": {}}
+    if tune is not None:
+        qset, engine = tune
+        tuned = score_variants(qset, candidate_lists(engine, qset, k, progress=progress), paragraph_keys(engine), k)
+        result["tuning_set"] = f"{qset.name} ({qset.info.get('split')}, {len(qset.questions)} queries)"
+        result["tuning_figures"] = tuned
+        for family in ("rrf", "minmax", "zscore"):
+            best = max((v for v in tuned if v.startswith(family)), key=lambda v: tuned[v]["ndcg@10"])
+            result["tuned"][family] = best
+    for qset, engine, collapse in sets:
+        keys = paragraph_keys(engine)
+        figures = score_variants(qset, candidate_lists(engine, qset, k, progress=progress), keys, k, engine, collapse)
+        result["sets"][qset.name] = figures
+        base = figures["rrf k=60"]["per_question"]["ndcg@10"]
+        result["significance"][qset.name] = {
+            v: paired_randomization(base, figures[v]["per_question"]["ndcg@10"]) for v in result["tuned"].values()
+        }
+        for v in figures.values():
+            v.pop("per_question")
+    for v in result.get("tuning_figures", {}).values():
+        v.pop("per_question", None)
+    return result
+
+
+def paired_randomization(a: dict[str, float], b: dict[str, float], trials: int = 10000, seed: int = 0) -> dict:
+    """Two-sided paired randomization test of mean(b - a) over the questions (Fisher's, as in IR practice)."""
+    diffs = np.array([b[q] - a[q] for q in a])
+    if len(diffs) == 0:
+        return {"delta": 0.0, "p": 1.0, "better": 0, "worse": 0}
+    observed = abs(diffs.mean())
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(trials, len(diffs)))
+    p = float(((np.abs((signs * diffs).mean(axis=1)) >= observed - 1e-12).sum() + 1) / (trials + 1))
+    return {"delta": float(diffs.mean()), "p": p, "better": int((diffs > 1e-9).sum()),
+            "worse": int((diffs < -1e-9).sum())}
+
+
+def render(result: dict) -> str:
+    from eval.report import fmt, label, markdown_table
+
+    shown = ["rrf k=60"] + [v for v in result["tuned"].values() if v != "rrf k=60"]
+    for extra in ("rrf k=20", "minmax w=0.50", "zscore w=0.50"):
+        if extra not in shown:
+            shown.append(extra)
+    cols = ("ndcg@10", "recall@10", "recall@100")
+    header = ["fusion", *(f"{name} {label(m)}" for name in result["sets"] for m in cols)]
+    rows = []
+    for v in shown:
+        tag = " (engine now)" if v == "rrf k=60" else (" (tuned)" if v in result["tuned"].values() else "")
+        rows.append([v + tag, *(fmt(result["sets"][s][v][m]) for s in result["sets"] for m in cols)])
+    text = "## Hybrid fusion study\n\n" + markdown_table(header, rows)
+    sig_rows = [[s, v, f"{r['delta']:+.4f}", f"{r['p']:.4f}", f"{r['better']}/{r['worse']}"]
+                for s, by_v in result.get("significance", {}).items() for v, r in by_v.items()]
+    if sig_rows:
+        text += ("\n\nnDCG@10 of each tuned fusion against rrf k=60, paired randomization test (10,000 trials):"
+                 "\n\n" + markdown_table(["set", "fusion", "Δ nDCG@10", "p", "questions better/worse"], sig_rows,
+                                         ["l", "l", "r", "r", "r"]))
+    if result.get("tuning_set"):
+        t = result["tuning_figures"]
+        tuned = ", ".join(f"{v} {t[v]['ndcg@10']:.4f}" for v in result["tuned"].values())
+        text += (f"\n\nTuned on {result['tuning_set']} (best nDCG@10 of each family there): {tuned}; "
+                 f"rrf k=60 there: {t['rrf k=60']['ndcg@10']:.4f}.")
+    else:
+        print("fusion study: no set with a train split to tune on; weights are not tuned", file=sys.stderr)
+    return text + "\n"

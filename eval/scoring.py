@@ -1,0 +1,51 @@
+"""Scoring one question set with one searcher: every figure of the results file for that set."""
+
+from __future__ import annotations
+
+from eval import metrics as M
+from eval.questions import QuestionSet
+from eval.retrieve import ModeRun, Searcher, retrieve
+
+NOTICE_EXAMPLES = 5
+
+
+def score_runs(qset: QuestionSet, runs: dict[str, ModeRun], *, metrics: tuple[str, ...] = M.METRICS,
+               curve_ks: tuple[int, ...] = M.CURVE_KS, keep_shown: bool | None = None) -> dict:
+    """{mode: figures} from what each mode returned (see :mod:`eval.metrics` for how results are counted)."""
+    qrels = qset.qrels()
+    kinds, languages, collections = qset.groups("kind"), qset.groups("language"), qset.groups("collection")
+    keep_shown = qset.kind != "beir" if keep_shown is None else keep_shown
+    out: dict[str, dict] = {}
+    for mode, run in runs.items():
+        per_q = M.per_question(qrels, run.results, metrics)
+        n = max(1, len(run.results))
+        figures = {
+            "all": M.summarize(per_q),
+            "by_kind": M.breakdown(per_q, kinds) if kinds else {},
+            "by_language": M.breakdown(per_q, languages) if languages else {},
+            "by_collection": M.breakdown(per_q, collections) if collections else {},
+            "recall_curve": {str(k): v for k, v in M.recall_curve(qrels, run.results, curve_ks).items()},
+            "notices": len(run.notices),
+            "notice_examples": dict(list(run.notices.items())[:NOTICE_EXAMPLES]),
+            "self_hits_dropped": run.self_hits_dropped,
+            "ms_per_query": 1000 * run.seconds / n,
+            "per_question": {q: {m: per_q[m][q] for m in metrics} for q in qrels},
+        }
+        if keep_shown:
+            figures["shown"] = run.shown
+        out[mode] = figures
+    return out
+
+
+def metrics_for(k: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The metrics and recall-curve points that ``k`` results deep can measure."""
+    return (tuple(m for m in M.METRICS if int(m.split("@")[1]) <= k),
+            tuple(c for c in M.CURVE_KS if c <= k) or (k,))
+
+
+def evaluate_set(qset: QuestionSet, searcher: Searcher, modes: list[str], k: int, *,
+                 progress: bool = True) -> tuple[dict, dict[str, ModeRun]]:
+    """Search every question in every mode, ``k`` results deep, and score it: ``(set figures, raw runs)``."""
+    runs = retrieve(qset, searcher, modes, k, progress=progress)
+    metrics, curve_ks = metrics_for(k)
+    return {"modes": score_runs(qset, runs, metrics=metrics, curve_ks=curve_ks)}, runs

@@ -1,0 +1,587 @@
+"""Short answers to questions, every sentence cited to a paragraph that backs it.
+
+Two answerers share retrieval (hybrid search over paragraphs) and the rule that
+**a citation the system cannot back is never shown**:
+
+Extractive (the default; no language model)
+    The top passages are split into sentences (:func:`split_sentences`, aware of UN
+    abbreviations and sub-items), all candidate sentences are encoded in one batch with
+    the already loaded sentence model, scored by cosine similarity to the question, and
+    2-3 are picked with maximal marginal relevance (MMR) so that none repeats another.
+    They are shown in reading order (passage rank, then position in the paragraph).
+    Each sentence is a verbatim slice of its paragraph; before it is returned the code
+    checks that the text occurs in the cited paragraph's text.
+
+    When the evidence is too weak (see :func:`confidence`: the best sentence's cosine
+    similarity, helped a little by the share of question terms found in the passages,
+    below :func:`answer_threshold`), the answer is "The documents do not contain an
+    answer to this question." (``found=False``) and the closest passages are still returned.
+    A question that names a paragraph that exists (``A/RES/79/191 para 59``) is always
+    answered from that paragraph.
+
+Generative (when ``PARASEARCH_LLM_URL`` is set; see :mod:`service.llm`)
+    The passages are numbered ``[1]..[n]`` in the prompt, packed into a token budget
+    counted with tiktoken; the model must end every sentence with ``[n]``. Citations are
+    mapped back to symbol and paragraph in code. A number that names no passage given is
+    dropped; every remaining citation must pass the **support check** (:func:`supports`):
+
+    * the sentence's content terms (stemmed, stop words dropped) are mostly in the
+      passage: lexical support >= ``LEXICAL_MIN`` (0.5), or
+    * the sentence means what the passage says: cosine similarity of the two embeddings
+      >= ``SEMANTIC_MIN`` (0.6) with lexical support of at least ``LEXICAL_FLOOR`` (0.25);
+    * and every number in the sentence (dates, amounts, article numbers) occurs in the
+      passages it cites.
+
+    A sentence left with no backed citation is flagged ``supported=False``, kept out of the
+    answer text and shown without citations. Time-outs, HTTP errors, malformed replies and
+    replies without a single backed sentence fall back to the extractive answer; ``method``
+    says which answered (``"llm"``, ``"extractive"``, ``"extractive (llm failed: timeout)"``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from parasearch.analysis import terms
+from service.llm import LLMClient, LLMError
+from service.search import Filters, Hit, SearchEngine, SearchOutcome
+
+NOT_FOUND_TEXT = "The documents do not contain an answer to this question."
+
+# Calibrated with eval/answer_calibration.py (see its docstring for the figures).
+DEFAULT_THRESHOLD = 0.50
+THRESHOLD_ENV = "PARASEARCH_ANSWER_THRESHOLD"
+COVERAGE_WEIGHT = 0.15  # weight of the question-term coverage in the confidence
+
+MAX_SENTENCES = 3
+MAX_PASSAGES = 8  # passages whose sentences are candidates
+MIN_WORDS = 4  # shorter segments ("Other matters.") are not answers
+MMR_LAMBDA = 0.7
+SELECT_MARGIN = 0.12  # further sentences score within this much of the best one...
+SELECT_FLOOR = 0.35  # ...and at least this much
+DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same thing
+
+LEXICAL_MIN = 0.5
+SEMANTIC_MIN = 0.6
+LEXICAL_FLOOR = 0.25
+
+
+def answer_threshold() -> float:
+    """The not-found threshold: ``PARASEARCH_ANSWER_THRESHOLD`` or the calibrated default."""
+    value = os.environ.get(THRESHOLD_ENV, "").strip()
+    if not value:
+        return DEFAULT_THRESHOLD
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{THRESHOLD_ENV} must be a number, got {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences of UN text
+# ---------------------------------------------------------------------------------------------
+
+ABBREVIATIONS = frozenset(
+    """para paras subpara subparas no nos art arts e.g i.e cf mr mrs ms dr prof st vol vols pp p ch chap
+    sect sec rev corr add approx inc ltd co vs viz al fig figs op cit ibid ed eds jr sr gen gov rep res doc
+    suppl sess nr resp incl est jan feb mar apr jun jul aug sep sept oct nov dec h.e u.s u.k u.n""".split()
+)
+
+# A sub-item label at the start of a segment: (a) (iv) a) - •
+ITEM_LABEL = re.compile(
+    r"(?:(?:and|or) )?(?:\((?:[a-z]{1,2}|[ivxlc]{1,6}|\d{1,2})\)|(?:[a-z]|[ivx]{1,4})\)|[-•\u2013*]\s)"
+)
+# Terminal punctuation and closing quotes/brackets, followed by whitespace and a sentence start.
+_END = re.compile(r"([.!?]+)[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z\u00C0-\u00DE])")
+# In-line enumerations: before "(b) " or "and (c) " that follows ";" or ":".
+_ITEM_BREAK = re.compile(r"(?<=[;:])\s+(?=(?:(?:and|or) )?\((?:[a-z]{1,2}|[ivxlc]{1,6})\)\s)")
+_WORD_BEFORE = re.compile(r"(\S+)$")
+_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence of a paragraph: ``paragraph_text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+    lead: str = ""  # the lead-in a sub-item depends on ("States should:"), "" otherwise
+
+    @property
+    def context(self) -> str:
+        """What the segment is judged by: its lead-in, if any, and itself."""
+        return f"{self.lead} {self.text}" if self.lead else self.text
+
+
+def _closes_abbreviation(text: str, dot: int) -> bool:
+    m = _WORD_BEFORE.search(text, 0, dot)
+    if not m:
+        return False
+    raw = m.group(1).lstrip("(\"'\u201c\u2018[")
+    word = raw.lower()
+    return word in ABBREVIATIONS or bool(_DOTTED.fullmatch(word)) or (len(raw) == 1 and raw.isalpha())
+
+
+def _cuts(text: str) -> list[int]:
+    cuts: set[int] = set()
+    for m in _END.finditer(text):
+        if m.group(1) == "." and _closes_abbreviation(text, m.start(1)):
+            continue
+        cuts.add(m.end())
+    cuts.update(m.start() for m in _ITEM_BREAK.finditer(text))
+    cuts.update(m.start() for m in re.finditer(r"\n", text))
+    return sorted(cuts)
+
+
+def split_sentences(text: str) -> list[Span]:
+    """The sentences and list segments of ``text`` as verbatim spans, in order.
+
+    Handles ``para. 5``, ``No. 3``, ``art. 26``, ``e.g.``, ``i.e.``, initials and dotted
+    acronyms (no break), symbols and decimals (``WG.2``, ``1.5``: no break, as no space
+    follows the stop), sub-items ``(a) ...; (b) ...`` in-line or on their own lines (one
+    segment each, remembering the lead-in that ends with ``:``), and line breaks.
+    """
+    out: list[Span] = []
+    prev = 0
+    lead = ""
+    for cut in [*_cuts(text), len(text)]:
+        raw = text[prev:cut]
+        offset = prev
+        prev = cut
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        start = offset + raw.index(stripped)
+        is_item = bool(ITEM_LABEL.match(stripped))
+        out.append(Span(start, start + len(stripped), stripped, lead if is_item else ""))
+        if stripped.endswith(":"):
+            lead = stripped
+        elif not is_item:
+            lead = ""
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AnswerCitation:
+    symbol: str
+    para: str
+    citation: str
+    passage: int  # 1-based number of the passage (its rank in ``Answer.outcome.hits``)
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    citations: list[AnswerCitation] = field(default_factory=list)
+    supported: bool = True  # False: no citation could be backed; not part of the answer text
+    score: float | None = None  # extractive: cosine similarity to the question
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    sentences: list[AnswerSentence]
+    outcome: SearchOutcome  # the passages, best first
+    method: str
+    found: bool
+    took_ms: float = 0.0
+    confidence: dict[str, float] = field(default_factory=dict)
+
+
+def compose(sentences: list[AnswerSentence]) -> str:
+    """The answer text: backed sentences in order, each followed by its citations."""
+    parts = [f"{s.text} [{'; '.join(c.citation for c in s.citations)}]" for s in sentences
+             if s.supported and s.citations]
+    return " ".join(parts) if parts else NOT_FOUND_TEXT
+
+
+def _cite(hit: Hit) -> AnswerCitation:
+    return AnswerCitation(symbol=hit.row.symbol, para=hit.row.para, citation=hit.row.citation, passage=hit.rank)
+
+
+def occurs_in(sentence: str, paragraph: str) -> bool:
+    """The extractive check: the sentence occurs in the paragraph (whitespace runs folded)."""
+    fold = lambda s: re.sub(r"\s+", " ", s).strip()  # noqa: E731
+    return bool(sentence.strip()) and fold(sentence) in fold(paragraph)
+
+
+def retrieve(engine: SearchEngine, question: str, *, k: int = 5, mode: str = "hybrid",
+             filters: Filters | None = None) -> SearchOutcome:
+    return engine.search(question, k=k, mode=mode, filters=filters)
+
+
+def confidence(outcome: SearchOutcome, sentence_max: float) -> dict[str, float]:
+    """The evidence that the passages answer the question.
+
+    ``sentence``: the best candidate sentence's cosine similarity to the question;
+    ``dense``: the best passage's dense (cosine) score; ``coverage``: the share of the
+    question's content terms that occur in the top three passages (BM25's evidence);
+    ``score`` = ``sentence + COVERAGE_WEIGHT * coverage``, compared with the threshold.
+    """
+    dense = max((h.scores["dense"]["score"] for h in outcome.hits if "dense" in h.scores), default=0.0)
+    rest = outcome.reference.rest if outcome.reference else outcome.query
+    qterms = {t for t in terms(rest) if not t.isdigit()}
+    if qterms:
+        found_terms: set[str] = set()
+        for h in outcome.hits[:3]:
+            found_terms |= set(terms(h.row.text))
+        coverage = len(qterms & found_terms) / len(qterms)
+    else:
+        coverage = 0.0
+    score = sentence_max + COVERAGE_WEIGHT * coverage
+    return {"score": round(float(score), 4), "sentence": round(float(sentence_max), 4),
+            "dense": round(float(dense), 4), "coverage": round(coverage, 4)}
+
+
+def mmr(rel: np.ndarray, vecs: np.ndarray, *, n: int = MAX_SENTENCES, floor: float = -1.0,
+        lam: float = MMR_LAMBDA) -> list[int]:
+    """Indices of up to ``n`` items by maximal marginal relevance (best first)."""
+    if len(rel) == 0:
+        return []
+    sims = vecs @ vecs.T
+    chosen = [int(np.argmax(rel))]
+    eligible = rel >= floor
+    while len(chosen) < n:
+        redundancy = sims[:, chosen].max(axis=1)
+        score = lam * rel - (1 - lam) * redundancy
+        score[~eligible | (redundancy >= DUPLICATE_SIM)] = -np.inf
+        score[chosen] = -np.inf
+        best = int(np.argmax(score))
+        if not np.isfinite(score[best]):
+            break
+        chosen.append(best)
+    return chosen
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    span: Span
+
+
+def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold: float | None = None,
+                      method: str = "extractive") -> Answer:
+    """2-3 sentences from the passages, or the not-found answer when the evidence is weak."""
+    t0 = time.perf_counter()
+    threshold = answer_threshold() if threshold is None else threshold
+    question = outcome.query
+    exact = [h for h in outcome.hits if "reference" in h.scores]
+    pool = exact or outcome.hits[:MAX_PASSAGES]
+    cands = [_Candidate(h, s) for h in pool for s in split_sentences(h.row.text)
+             if len(s.text.split()) >= MIN_WORDS and not s.text.endswith(":")]  # a lead-in alone answers nothing
+    if not cands:  # only very short segments: judge whole paragraphs
+        cands = [_Candidate(h, Span(0, len(h.row.text), h.row.text)) for h in pool if h.row.text.strip()]
+    if not cands:
+        return Answer(question, NOT_FOUND_TEXT, [], outcome, method, False, (time.perf_counter() - t0) * 1000,
+                      confidence(outcome, 0.0))
+
+    rest = outcome.reference.rest if outcome.reference else question
+    qvec = engine.embed_query(rest or question)
+    vecs = engine.encoder.encode([c.span.context for c in cands])  # one batch for all candidates
+    rel = vecs @ qvec
+    conf = confidence(outcome, float(rel.max()))
+    found = bool(exact) or conf["score"] >= threshold
+    if not found:
+        return Answer(question, NOT_FOUND_TEXT, [], outcome, method, False, (time.perf_counter() - t0) * 1000, conf)
+
+    if exact and not (outcome.reference and outcome.reference.rest):
+        picked = list(range(min(MAX_SENTENCES, len(cands))))  # "what does para 5 say": its opening sentences
+    else:
+        floor = max(SELECT_FLOOR, float(rel.max()) - SELECT_MARGIN)
+        picked = mmr(rel, vecs, floor=floor)
+    picked.sort(key=lambda i: (cands[i].hit.rank, cands[i].span.start))
+    sentences = []
+    for i in picked:
+        c = cands[i]
+        if not occurs_in(c.span.text, c.hit.row.text):  # never show a citation the text does not bear out
+            continue
+        sentences.append(AnswerSentence(c.span.text, [_cite(c.hit)], True, round(float(rel[i]), 4)))
+    found = bool(sentences)
+    text = compose(sentences) if found else NOT_FOUND_TEXT
+    return Answer(question, text, sentences, outcome, method, found, (time.perf_counter() - t0) * 1000, conf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generative answers: prompt, citations, support
+# ---------------------------------------------------------------------------------------------
+
+SYSTEM_PROMPT = """You answer questions about United Nations documents using only the numbered passages given.
+Rules:
+- Answer in 1 to 4 short sentences, in the language of the question.
+- End every sentence with the number of the passage that supports it in square brackets, e.g. [2], or [1][3].
+- State only what the passages say. Cite only the passage numbers given.
+- If the passages do not answer the question, reply exactly: NOT FOUND"""
+
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*)\]")
+_MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,3}(?:\s*[,;\u2013-]\s*\d{1,3})*\])+)")
+_NOT_FOUND = re.compile(r"^\W*not\s+found\W*$", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass
+class Prompt:
+    messages: list[dict]
+    passages: dict[int, Hit]  # passage number -> hit, only those in the prompt
+    tokens: int
+
+
+def _passage_block(n: int, hit: Hit, text: str) -> str:
+    head = f"[{n}] {hit.row.citation}" + (f" ({hit.row.title})" if hit.row.title else "")
+    return f"{head}\n{text}"
+
+
+def build_prompt(question: str, hits: list[Hit], token_budget: int) -> Prompt:
+    """Numbered passages, best first, as many as fit in ``token_budget`` (cl100k_base tokens).
+
+    A passage that does not fit is left out (a later, shorter one may still fit); the
+    first passage is cut to fit rather than left out, so the model always has one.
+    """
+    from indexer.tokens import count_tokens, encoding
+
+    question_part = f"Question: {question}\n\nPassages:\n\n"
+    tail = "\n\nAnswer with [n] citations:"
+    blocks = [_passage_block(h.rank, h, h.row.text) for h in hits]
+    fixed, q_tokens, tail_tokens, *block_tokens = count_tokens([SYSTEM_PROMPT, question_part, tail, *blocks])
+    used = fixed + q_tokens + tail_tokens + 12  # message framing
+    chosen: list[str] = []
+    passages: dict[int, Hit] = {}
+    for hit, block, n in zip(hits, blocks, block_tokens, strict=True):
+        if used + n + 2 <= token_budget:
+            chosen.append(block)
+            passages[hit.rank] = hit
+            used += n + 2
+        elif not chosen and token_budget - used > 50:
+            room = token_budget - used - 2
+            head = count_tokens([_passage_block(hit.rank, hit, "")])[0]
+            ids = encoding().encode_ordinary(hit.row.text)[: max(0, room - head - 1)]
+            chosen.append(_passage_block(hit.rank, hit, encoding().decode(ids) + " \u2026"))
+            passages[hit.rank] = hit
+            used += room
+    user = question_part + "\n\n".join(chosen) + tail
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return Prompt(messages, passages, used)
+
+
+def _numbers_in(marker: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", marker):
+        if m := re.fullmatch(r"(\d+)\s*[\u2013-]\s*(\d+)", part):
+            lo, hi = int(m.group(1)), int(m.group(2))
+            out.extend(range(lo, hi + 1) if 0 < hi - lo < 20 else (lo, hi))
+        elif part.strip().isdigit():
+            out.append(int(part))
+    return out
+
+
+def normalize_reply(text: str) -> str:
+    """Markers written after the full stop (``... members. [2]``) moved before it (``... members [2].``)."""
+    return _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
+
+
+def parse_sentence(raw: str) -> tuple[str, list[int]]:
+    """A reply sentence without its ``[n]`` markers, and the passage numbers it cites, in order."""
+    numbers: list[int] = []
+    for m in _MARKER.finditer(raw):
+        numbers.extend(n for n in _numbers_in(m.group(1)) if n not in numbers)
+    text = _MARKER.sub("", raw)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    text = re.sub(r"\s{2,}", " ", text).strip()
+    text = re.sub(r"^[-*\u2022]\s+|^\d+\.\s+", "", text)  # list bullets of the reply
+    return text, numbers
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content terms (stemmed, no stop words) that occur in the passage."""
+    s = {t for t in terms(sentence) if not t.isdigit()}
+    if not s:
+        return 0.0
+    return len(s & set(terms(passage))) / len(s)
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def supports(sentence: str, passage: str, cosine: float) -> bool:
+    """Whether the passage backs the sentence (the documented support check, numbers apart)."""
+    lex = lexical_support(sentence, passage)
+    return lex >= LEXICAL_MIN or (cosine >= SEMANTIC_MIN and lex >= LEXICAL_FLOOR)
+
+
+class SupportChecker:
+    """Backs (or not) each citation of a reply sentence; passage vectors are encoded once."""
+
+    def __init__(self, engine: SearchEngine, passages: dict[int, Hit]) -> None:
+        self.engine = engine
+        self.passages = passages
+        self._numbers = sorted(passages)
+        texts = [passages[n].row.text for n in self._numbers]
+        self._vecs = engine.encoder.encode(texts) if texts else np.zeros((0, 1), np.float32)
+        self._row = {n: i for i, n in enumerate(self._numbers)}
+
+    def check(self, raw_sentences: list[str]) -> list[AnswerSentence]:
+        parsed = [parse_sentence(r) for r in raw_sentences]
+        texts = [t for t, _ in parsed]
+        svecs = self.engine.encoder.encode(texts) if texts else np.zeros((0, 1), np.float32)  # one batch
+        cos = svecs @ self._vecs.T if len(self._numbers) and len(texts) else np.zeros((len(texts), 0))
+        out = []
+        for i, (text, numbers) in enumerate(parsed):
+            given = [n for n in numbers if n in self.passages]  # an invented [9] is dropped here
+            backed = [n for n in given if supports(text, self.passages[n].row.text, float(cos[i, self._row[n]]))]
+            if backed:
+                cited_numbers = set().union(*(_numbers(self.passages[n].row.text) for n in backed))
+                if not _numbers(text) <= cited_numbers:  # a date or amount the passages do not give
+                    backed = []
+            cites = [_cite(self.passages[n]) for n in backed]
+            out.append(AnswerSentence(text, cites, bool(cites)))
+        return out
+
+
+def split_reply(text: str) -> list[str]:
+    """The sentences of a model's reply (markers kept with the sentence they end)."""
+    return [s.text for s in split_sentences(normalize_reply(text)) if _MARKER.sub("", s.text).strip(" .")]
+
+
+def generative_answer(engine: SearchEngine, outcome: SearchOutcome, client: LLMClient) -> Answer:
+    """The model's answer, citations mapped and checked; raises :class:`LLMError` when unusable."""
+    t0 = time.perf_counter()
+    prompt = build_prompt(outcome.query, outcome.hits, client.config.token_budget)
+    if not prompt.passages:
+        raise LLMError("no passages fit the token budget")
+    reply = client.complete(prompt.messages)
+    if not reply.strip():
+        raise LLMError("malformed reply", "empty answer")
+    if _NOT_FOUND.match(reply.strip()):
+        return Answer(outcome.query, NOT_FOUND_TEXT, [], outcome, "llm", False, (time.perf_counter() - t0) * 1000)
+    sentences = SupportChecker(engine, prompt.passages).check(split_reply(reply))
+    if not any(s.supported for s in sentences):
+        raise LLMError("no backed citations")
+    return Answer(outcome.query, compose(sentences), sentences, outcome, "llm", True,
+                  (time.perf_counter() - t0) * 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points: one answer, or a stream of events
+# ---------------------------------------------------------------------------------------------
+
+
+def fallback_method(exc: LLMError) -> str:
+    return f"extractive (llm failed: {exc.reason})"
+
+
+def answer_question(engine: SearchEngine, question: str, *, k: int = 5, mode: str = "hybrid",
+                    filters: Filters | None = None, llm: LLMClient | None = None,
+                    threshold: float | None = None) -> Answer:
+    """Retrieve, then answer with the model when one is configured, else (or on failure) extractively."""
+    t0 = time.perf_counter()
+    outcome = retrieve(engine, question, k=k, mode=mode, filters=filters)
+    ans: Answer | None = None
+    method = "extractive"
+    if llm is not None and outcome.hits:
+        try:
+            ans = generative_answer(engine, outcome, llm)
+        except LLMError as exc:
+            method = fallback_method(exc)
+    if ans is None:
+        ans = extractive_answer(engine, outcome, threshold=threshold, method=method)
+    ans.took_ms = (time.perf_counter() - t0) * 1000
+    return ans
+
+
+Event = tuple[str, Any]
+
+
+def _sentence_events(index: int, sentence: AnswerSentence) -> Iterator[Event]:
+    yield "text", {"sentence": index, "text": sentence.text}
+    for c in sentence.citations:
+        yield "citation", {"sentence": index, "symbol": c.symbol, "para": c.para, "citation": c.citation,
+                           "passage": c.passage}
+
+
+def _extractive_events(engine: SearchEngine, outcome: SearchOutcome, method: str, threshold: float | None,
+                       t0: float) -> Iterator[Event]:
+    ans = extractive_answer(engine, outcome, threshold=threshold, method=method)
+    if not ans.found:
+        yield "text", {"sentence": None, "text": NOT_FOUND_TEXT}
+    for i, s in enumerate(ans.sentences):
+        yield from _sentence_events(i, s)
+    ans.took_ms = (time.perf_counter() - t0) * 1000
+    yield "done", ans
+
+
+def stream_answer(engine: SearchEngine, question: str, *, k: int = 5, mode: str = "hybrid",
+                  filters: Filters | None = None, llm: LLMClient | None = None,
+                  threshold: float | None = None) -> Iterator[Event]:
+    """The answer as events: ``passages``, then ``text`` and ``citation`` per sentence, then ``done``.
+
+    With a model, each sentence is checked and sent as soon as the model has finished it
+    (its citations follow at once); unsupported sentences are not sent. If the model fails
+    before anything was sent, the extractive answer is sent instead; if it fails midway, a
+    ``reset`` event tells the client to drop what it has shown, and the extractive answer
+    follows. ``done`` always carries the complete answer, citations included.
+    """
+    t0 = time.perf_counter()
+    outcome = retrieve(engine, question, k=k, mode=mode, filters=filters)
+    yield "passages", outcome
+    if llm is None or not outcome.hits:
+        yield from _extractive_events(engine, outcome, "extractive", threshold, t0)
+        return
+
+    sentences: list[AnswerSentence] = []
+    sent_any = False
+    try:
+        prompt = build_prompt(outcome.query, outcome.hits, llm.config.token_budget)
+        if not prompt.passages:
+            raise LLMError("no passages fit the token budget")
+        checker = SupportChecker(engine, prompt.passages)
+        buffer = ""
+        reply = ""
+
+        def finish(raws: list[str]) -> Iterator[Event]:
+            nonlocal sent_any
+            for s in checker.check(raws):
+                sentences.append(s)
+                if s.supported:
+                    sent_any = True
+                    yield from _sentence_events(len(sentences) - 1, s)
+
+        for piece in llm.stream(prompt.messages):
+            reply += piece
+            buffer = normalize_reply(buffer + piece)
+            segs = split_sentences(buffer)
+            # A sentence is complete once the next one has begun with words (not just markers).
+            if len(segs) >= 2 and _MARKER.sub("", segs[-1].text).strip(" ."):
+                done_raw = [s.text for s in segs[:-1] if _MARKER.sub("", s.text).strip(" .")]
+                buffer = buffer[segs[-1].start:]
+                yield from finish(done_raw)
+        if not reply.strip():
+            raise LLMError("malformed reply", "empty answer")
+        if _NOT_FOUND.match(reply.strip()):
+            yield "text", {"sentence": None, "text": NOT_FOUND_TEXT}
+            yield "done", Answer(outcome.query, NOT_FOUND_TEXT, [], outcome, "llm", False,
+                                 (time.perf_counter() - t0) * 1000)
+            return
+        yield from finish(split_reply(buffer))
+        if not sent_any:
+            raise LLMError("no backed citations")
+    except LLMError as exc:
+        if sent_any:
+            yield "reset", {"reason": exc.reason}
+        yield from _extractive_events(engine, outcome, fallback_method(exc), threshold, t0)
+        return
+    yield "done", Answer(outcome.query, compose(sentences), sentences, outcome, "llm", True,
+                         (time.perf_counter() - t0) * 1000)

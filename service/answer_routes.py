@@ -1,0 +1,119 @@
+"""HTTP routes for answers: ``POST /answer`` and ``POST /answer/stream`` (server-sent events).
+
+Included by :func:`service.app.register_routes`. The language model, when
+``PARASEARCH_LLM_URL`` is set, is configured once per app on first use
+(``app.state.llm``; tests may set it directly).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from service.answer import Answer, answer_question, stream_answer
+from service.app import Engine, to_response
+from service.llm import LLMClient, LLMConfig
+from service.models import (
+    AnswerCitationOut,
+    AnswerRequest,
+    AnswerResponse,
+    AnswerSentenceOut,
+    SearchResult,
+)
+from service.search import Filters, SearchOutcome
+
+router = APIRouter(tags=["answers"])
+
+STREAM_DESCRIPTION = """The same answer as `POST /answer`, as server-sent events:
+
+* `event: passages` — `data`: the retrieved passages (as in `passages`), numbered from 1;
+* `event: text` — `data`: `{"sentence": i, "text": ...}`, one backed sentence (`sentence` is null for the
+  not-found message);
+* `event: citation` — `data`: `{"sentence": i, "symbol", "para", "citation", "passage": n}`, right after the text
+  it backs;
+* `event: reset` — `data`: `{"reason": ...}`: the language model failed midway; drop what was shown, the
+  extractive answer follows;
+* `event: done` — `data`: the complete answer (as `POST /answer` returns it), citations and method included.
+"""
+
+
+def get_llm(request: Request) -> LLMClient | None:
+    state = request.app.state
+    if not hasattr(state, "llm"):
+        config = LLMConfig.from_env()
+        state.llm = LLMClient(config) if config else None
+    return state.llm
+
+
+Llm = Annotated[LLMClient | None, Depends(get_llm)]
+
+
+def _filters(req: AnswerRequest) -> Filters | None:
+    f = req.filters
+    if f is None:
+        return None
+    return Filters(symbol=f.symbol, body=f.body, type=f.type, language=f.language, date_from=f.date_from,
+                   date_to=f.date_to)
+
+
+def _question(req: AnswerRequest) -> str:
+    question = req.question.strip()
+    if not question:
+        raise HTTPException(400, "the question is empty")
+    return question
+
+
+def _passages(outcome: SearchOutcome) -> list[SearchResult]:
+    return to_response(outcome).results
+
+
+def to_answer_response(ans: Answer) -> AnswerResponse:
+    return AnswerResponse(
+        question=ans.question, answer=ans.answer, found=ans.found, method=ans.method, took_ms=round(ans.took_ms, 2),
+        sentences=[
+            AnswerSentenceOut(text=s.text, supported=s.supported, score=s.score,
+                              citations=[AnswerCitationOut(symbol=c.symbol, para=c.para, citation=c.citation,
+                                                           passage=c.passage) for c in s.citations])
+            for s in ans.sentences
+        ],
+        passages=_passages(ans.outcome), confidence=ans.confidence,
+    )
+
+
+@router.post("/answer", response_model=AnswerResponse,
+             summary="A short answer, every sentence cited to a paragraph that backs it")
+def answer(engine: Engine, llm: Llm, req: AnswerRequest) -> AnswerResponse:
+    ans = answer_question(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
+    return to_answer_response(ans)
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _encode(event: str, data: Any) -> str:
+    if event == "passages":
+        return _sse(event, [p.model_dump() for p in _passages(data)])
+    if event == "done":
+        return _sse(event, to_answer_response(data).model_dump())
+    return _sse(event, data)
+
+
+@router.post("/answer/stream", summary="The answer as server-sent events", description=STREAM_DESCRIPTION,
+             response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}})
+def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest) -> StreamingResponse:
+    events = stream_answer(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
+    first = next(events)  # retrieval runs here, so a bad request is a 400, not a broken stream
+
+    def body() -> Iterator[str]:
+        yield _encode(*first)
+        for event in events:
+            yield _encode(*event)
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

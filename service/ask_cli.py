@@ -1,0 +1,93 @@
+"""``parasearch ask "question"``: a short answer in the terminal, every sentence with its citation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from parasearch.config import DEFAULT_INDEX
+
+WIDTH = 100
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from parasearch.cli import _add_filters
+
+    p.add_argument("question")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
+    p.add_argument("--model", help="query model (default: the one the index was built with)")
+    p.add_argument("-k", type=int, default=5, help="passages to answer from, 1-20 (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--no-llm", action="store_true", help="the extractive answer even when PARASEARCH_LLM_URL is set")
+    p.add_argument("--stream", action="store_true", help="print each sentence as soon as it is ready")
+    p.add_argument("--passages", action="store_true", help="also print the passages the answer was drawn from")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON (as POST /answer returns it)")
+    _add_filters(p)
+
+
+def _print_passages(outcome, found: bool) -> None:
+    print("\nPassages:" if found else "\nClosest passages:")
+    for h in outcome.hits:
+        print(f"[{h.rank}] {h.row.citation}")
+        print(textwrap.indent(textwrap.shorten(h.row.text, WIDTH * 2), "    "))
+
+
+def run(args: argparse.Namespace) -> int:
+    from parasearch.cli import _filters
+    from service.answer import answer_question, stream_answer
+    from service.engine import load_engine
+    from service.index import IndexError_
+    from service.llm import LLMClient, LLMConfig
+    from service.search import EngineError
+
+    question = args.question.strip()
+    if not question:
+        print("parasearch: the question is empty", file=sys.stderr)
+        return 2
+    if not 1 <= args.k <= 20:
+        print("parasearch: -k must be between 1 and 20", file=sys.stderr)
+        return 2
+    config = None if args.no_llm else LLMConfig.from_env()
+    llm = LLMClient(config) if config else None
+    try:
+        engine = load_engine(args.index, model=args.model)
+        options = dict(k=args.k, mode=args.mode, filters=_filters(args), llm=llm)
+        if args.stream and not args.json:
+            ans = None
+            for event, data in stream_answer(engine, question, **options):
+                if event == "text":
+                    print(textwrap.fill(data["text"], WIDTH), flush=True)
+                elif event == "citation":
+                    print(f"    [{data['citation']}]", flush=True)
+                elif event == "reset":
+                    print(f"\n(the language model failed: {data['reason']}; the extractive answer follows)\n")
+                elif event == "done":
+                    ans = data
+        else:
+            ans = answer_question(engine, question, **options)
+            if not args.json:
+                for s in ans.sentences if ans.found else []:
+                    if s.supported and s.citations:
+                        print(textwrap.fill(s.text, WIDTH))
+                        print("    [" + "; ".join(c.citation for c in s.citations) + "]")
+                if not ans.found:
+                    print(ans.answer)
+    except (IndexError_, EngineError, ValueError) as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if llm is not None:
+            llm.close()
+    assert ans is not None
+    if args.json:
+        from service.answer_routes import to_answer_response
+
+        print(json.dumps(to_answer_response(ans).model_dump(), ensure_ascii=False, indent=1))
+        return 0
+    if args.passages or not ans.found:
+        _print_passages(ans.outcome, ans.found)
+    print(f"\n({ans.method}, {ans.took_ms:.0f} ms)", file=sys.stderr)
+    return 0

@@ -1,0 +1,187 @@
+/* parasearch embeddable search widget.
+ *
+ *   <script src="https://parasearch.example.org/widget.js" data-parasearch
+ *           data-k="5" data-placeholder="Search UN documents"></script>
+ *
+ * Adds a search box and a results panel right after the script tag (or inside the element named by
+ * data-target="#css-selector"), in a Shadow DOM: the host page's CSS cannot reach inside it and its
+ * CSS cannot leak out. It calls the service it was loaded from (the script's own URL), across origins:
+ * the service must list the host page's origin in PARASEARCH_CORS_ORIGINS.
+ *
+ * Options (data- attributes on the script tag):
+ *   data-k            number of results, 1-20 (default 5)
+ *   data-placeholder  placeholder of the search box
+ *   data-label        the search box's label (default "Search UN documents")
+ *   data-body, data-type, data-language   fixed filters, e.g. data-body="Security Council"
+ *   data-new-tab      "true": open results in a new tab
+ *   data-target       CSS selector of the element to render into
+ */
+(() => {
+  "use strict";
+
+  const CSS = `
+    :host { all: initial; display: block; contain: content; }
+    :host([hidden]) { display: none; }
+    *, *::before, *::after { box-sizing: border-box; }
+    .ps { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial, sans-serif;
+      color: #1b1f24; background: #fff; border: 1px solid #c5ccd5; border-radius: 8px; padding: 12px;
+      max-width: 42rem; text-align: left; }
+    label { display: block; font-weight: 600; margin: 0 0 4px; }
+    .row { display: flex; gap: 6px; }
+    input { flex: 1 1 auto; min-width: 0; font: inherit; color: inherit; background: #fff; margin: 0;
+      border: 1px solid #7b8591; border-radius: 4px; padding: 6px 9px; min-height: 42px; }
+    button { font: inherit; font-weight: 600; margin: 0; border: 1px solid #0b5394; border-radius: 4px;
+      background: #0b5394; color: #fff; padding: 6px 14px; min-height: 42px; cursor: pointer; }
+    :focus-visible { outline: 3px solid #b45309; outline-offset: 2px; }
+    .status { margin: 8px 0 0; font-size: 13px; color: #545b64; min-height: 1em; }
+    .status:empty { display: none; }
+    .error { color: #a4161a; font-weight: 600; }
+    ol { list-style: none; margin: 4px 0 0; padding: 0; }
+    li { padding: 10px 0; border-top: 1px solid #e1e5ea; }
+    li:first-child { border-top: 0; }
+    a { color: #0a4a85; text-underline-offset: 0.15em; }
+    .cite { font-weight: 600; overflow-wrap: anywhere; }
+    .meta { color: #545b64; font-size: 13px; margin: 2px 0 0; overflow-wrap: anywhere; display: -webkit-box;
+      -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
+    .snippet { margin: 4px 0 0; overflow-wrap: break-word; display: -webkit-box; -webkit-box-orient: vertical;
+      -webkit-line-clamp: 6; overflow: hidden; }
+    mark { background: #ffe58a; color: inherit; padding: 0 1px; border-radius: 2px; }
+    .more { margin: 8px 0 0; font-size: 13px; }
+    .more:empty { display: none; }
+    .brand { margin: 8px 0 0; font-size: 12px; color: #545b64; }
+  `;
+
+  let counter = 0;
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null) continue;
+      if (key === "className") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  }
+
+  // The server escapes snippets and adds <mark>; keep exactly text and <mark>, nothing else.
+  function safeSnippet(markup) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = markup;
+    const out = document.createDocumentFragment();
+    for (const node of tpl.content.childNodes) {
+      if (node.nodeType === Node.ELEMENT_NODE && node.nodeName === "MARK") out.append(el("mark", { text: node.textContent }));
+      else out.append(document.createTextNode(node.textContent || ""));
+    }
+    return out;
+  }
+
+  function init(script) {
+    if (!script.src || script.dataset.parasearchReady) return;
+    script.dataset.parasearchReady = "1";
+    const base = new URL(".", script.src); // the service, wherever it is mounted
+    const d = script.dataset;
+    const k = Math.min(20, Math.max(1, parseInt(d.k || "5", 10) || 5));
+    const fixed = ["body", "type", "language"].filter((f) => d[f]).map((f) => [f, d[f]]);
+    const newTab = d.newTab === "true";
+    const uid = `ps-${++counter}`;
+
+    const host = document.createElement("parasearch-widget");
+    const where = d.target ? document.querySelector(d.target) : null;
+    if (where) where.append(host);
+    else script.after(host);
+    const root = host.attachShadow({ mode: "open" });
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(el("style", { text: CSS }));
+    }
+
+    const input = el("input", { id: `${uid}-q`, type: "search", maxlength: "1000", autocomplete: "off",
+      placeholder: d.placeholder || "Search UN documents" });
+    const button = el("button", { type: "submit", text: "Search" });
+    const form = el("form", { role: "search", "aria-label": d.label || "Search UN documents" },
+      el("label", { for: `${uid}-q`, text: d.label || "Search UN documents" }),
+      el("div", { className: "row" }, input, button));
+    const status = el("p", { className: "status", role: "status", "aria-live": "polite" });
+    const list = el("ol", { className: "results", "aria-label": "Search results" });
+    const more = el("p", { className: "more" });
+    const brand = el("p", { className: "brand" }, "Paragraph-cited search by ",
+      el("a", { href: base.href, text: "parasearch" }));
+    root.append(el("div", { className: "ps", part: "panel" }, form, status, list, more, brand));
+
+    const linkProps = newTab ? { target: "_blank", rel: "noopener" } : {};
+    function docHref(symbol, para) {
+      const path = symbol.split("/").map(encodeURIComponent).join("/");
+      return new URL(`documents/${path}#para-${encodeURIComponent(para)}`, base).href;
+    }
+
+    function setStatus(text, isError) {
+      status.textContent = "";
+      status.classList.toggle("error", Boolean(isError));
+      window.setTimeout(() => { status.textContent = text; }, 30);
+    }
+
+    let inflight = null;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const q = input.value.trim();
+      if (!q) {
+        setStatus("Type a question or keywords first.");
+        input.focus();
+        return;
+      }
+      if (inflight) inflight.abort();
+      inflight = new AbortController();
+      const params = new URLSearchParams({ q, k: String(k) });
+      for (const [f, v] of fixed) params.append(f, v);
+      list.replaceChildren();
+      more.replaceChildren();
+      setStatus("Searching…");
+      let res;
+      try {
+        res = await fetch(new URL(`search?${params}`, base), {
+          headers: { Accept: "application/json" }, mode: "cors", credentials: "omit", signal: inflight.signal,
+        });
+      } catch (err) {
+        if (err.name === "AbortError") return;
+        setStatus(`Search is not available here: the service at ${base.host} refused this page or could not be `
+          + "reached.", true);
+        return;
+      }
+      let data = {};
+      try { data = await res.json(); } catch { data = {}; }
+      if (!res.ok) {
+        setStatus(`Search failed: ${typeof data.detail === "string" ? data.detail : `HTTP ${res.status}`}`, true);
+        return;
+      }
+      const results = data.results || [];
+      for (const r of results) {
+        const meta = [r.date, r.title].filter(Boolean).join(" · ");
+        const snippet = el("p", { className: "snippet" });
+        snippet.append(r.snippet ? safeSnippet(r.snippet) : document.createTextNode(r.text || ""));
+        list.append(el("li", null,
+          el("a", { className: "cite", href: docHref(r.symbol, r.para), text: r.citation, ...linkProps }),
+          meta ? el("p", { className: "meta", text: meta }) : null,
+          snippet));
+      }
+      const page = new URLSearchParams({ q });
+      for (const [f, v] of fixed) page.set(f, v);
+      const full = new URL(`?${page}`, base).href;
+      more.append(el("a", { href: full, text: "All results on parasearch", ...linkProps }));
+      setStatus(results.length ? `${results.length} result${results.length === 1 ? "" : "s"} for “${q}”.`
+        : `No results for “${q}”.`);
+    });
+  }
+
+  function initAll() {
+    for (const script of document.querySelectorAll("script[data-parasearch]")) init(script);
+  }
+  const me = document.currentScript;
+  if (me && !me.dataset.target) init(me); // render in place at once, while the page is still loading
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initAll);
+  else initAll();
+})();

@@ -1,0 +1,399 @@
+"""The web front end: the search page, the document view, the embeddable widget, OpenSearch.
+
+Everything is plain HTML, CSS and JavaScript from ``service/static/``, served by the app itself (no
+framework, no CDN), read once and kept in memory with a gzip copy and an ETag. Pages reference their
+assets with a content hash (``static/app.js?v=1a2b3c4d``), so browsers cache them for a year and
+fetch them again only when they change. Pages use URLs relative to the service's root, so it also works
+mounted under a path prefix (ASGI ``root_path``, e.g. behind a reverse proxy at ``/parasearch/``).
+
+:func:`install_web` adds the routes and two middlewares to an app:
+
+* security headers: ``X-Content-Type-Options: nosniff`` on every response, and on HTML responses
+  a Content-Security-Policy that allows scripts, styles and requests from the service's own origin
+  only (no inline script, no ``eval``), so text from a document can never run as code even if it
+  escaped its escaping;
+* CORS for the widget: the origins in ``PARASEARCH_CORS_ORIGINS`` (comma-separated, e.g.
+  ``https://intranet.example.org``; ``*`` allows any; empty or unset, the default, allows none) may
+  call the API from their pages; any other origin gets no ``Access-Control-Allow-Origin`` header, so
+  the browser refuses to hand it the response.
+
+The document view is ``GET /documents/{symbol}`` asked for as HTML (``Accept: text/html``, what a
+browser sends when one follows a link); the same URL answers JSON to everything else. See
+:func:`wants_html` and :func:`document_response`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from xml.sax.saxutils import quoteattr
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parasearch.types import locator_label
+from service.models import DocumentOut, ParagraphOut
+
+STATIC = Path(__file__).resolve().parent / "static"
+CORS_ENV = "PARASEARCH_CORS_ORIGINS"
+
+CSP = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+])
+
+# Static files served under /static/ (nothing else in the folder is reachable: templates stay private).
+PUBLIC_ASSETS = ("app.js", "document.js", "style.css", "favicon.svg")
+MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/opensearchdescription+xml; charset=utf-8",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+DOCUMENT_HTML_NOTE = (
+    "\n\nAsked for as HTML (`Accept: text/html`, as a browser following a link does), this URL answers the "
+    "document view: the whole document with paragraph numbers, each paragraph at the anchor `#para-<locator>` "
+    "(`#para-14`, `#para-preamble-3`), the one in the URL fragment highlighted. Any other `Accept` gets JSON."
+)
+DOCUMENT_HTML_RESPONSE: dict[int | str, dict] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}},
+          "description": "The document as JSON, or as an HTML page when the client asks for text/html"},
+}
+
+
+# -- assets ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gz: bytes
+    etag: str
+    media_type: str
+
+    @property
+    def version(self) -> str:
+        return self.etag.strip('"')
+
+
+def _asset(body: bytes, media_type: str) -> Asset:
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    return Asset(body=body, gz=gzip.compress(body, 9, mtime=0), etag=f'"{digest}"', media_type=media_type)
+
+
+def _read(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+class Assets:
+    """The front end's files, read once: public assets by name, pages rendered with asset versions."""
+
+    def __init__(self) -> None:
+        self.public = {name: _asset((STATIC / name).read_bytes(), MEDIA_TYPES[Path(name).suffix])
+                       for name in PUBLIC_ASSETS}
+        self.widget = _asset((STATIC / "widget.js").read_bytes(), MEDIA_TYPES[".js"])
+        self.document_template = Template(self._versioned(_read("document.html"), "$root/"))
+        self.opensearch_template = Template(_read("opensearch.xml"))
+        self._index_text = self._versioned(_read("index.html"))
+        self._index: dict[str, Asset] = {}
+
+    def index(self, app: FastAPI) -> Asset:
+        """The search page, telling its script which optional endpoints this app has (``POST /answer``)."""
+        features = " ".join(f for f, path in (("answer", "/answer"),) if _has_route(app, "POST", path))
+        if features not in self._index:
+            self._index[features] = _asset(self._index_text.replace("{{features}}", features).encode(),
+                                           MEDIA_TYPES[".html"])
+        return self._index[features]
+
+    def url(self, name: str) -> str:
+        """An asset's versioned path, relative to the service's root."""
+        return f"static/{name}?v={self.public[name].version}"
+
+    def _versioned(self, text: str, prefix: str = "") -> str:
+        """``{{asset:app.js}}`` -> ``static/app.js?v=<hash>``, after ``prefix`` (the search page sits at the
+        root, so its links are relative; the document view's start with ``$root/``, filled in per request)."""
+        return re.sub(r"\{\{asset:([\w.-]+)\}\}", lambda m: prefix + self.url(m.group(1)), text)
+
+
+def _has_route(app: FastAPI, method: str, path: str) -> bool:
+    """Whether a request would reach a route (asked the way the router itself matches: included routers too)."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def _send(request: Request, asset: Asset, cache: str) -> Response:
+    headers = {"ETag": asset.etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if asset.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "") and len(asset.gz) < len(asset.body):
+        headers["Content-Encoding"] = "gzip"
+        return Response(asset.gz, media_type=asset.media_type, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+# -- content negotiation ---------------------------------------------------------------------------
+
+def _accept_q(accept: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in accept.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        mtype = fields[0].lower()
+        if not mtype:
+            continue
+        q = 1.0
+        for f in fields[1:]:
+            if f.lower().startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        out[mtype] = max(q, out.get(mtype, 0.0))
+    return out
+
+
+def wants_html(request: Request) -> bool:
+    """True when the client prefers HTML to JSON: it names text/html (or XHTML) above application/json.
+
+    Browsers following a link send ``text/html,...,*/*;q=0.8``; ``fetch``, curl and HTTP libraries send
+    ``*/*`` or ``application/json`` and keep getting JSON. A tie goes to JSON, the API's format.
+    """
+    q = _accept_q(request.headers.get("accept", ""))
+    html_q = max(q.get("text/html", 0.0), q.get("application/xhtml+xml", 0.0))
+    return html_q > 0 and html_q > q.get("application/json", 0.0)
+
+
+def _app_path(scope: Scope) -> str:
+    """The request path within the app (without the ASGI root_path a proxy may mount it under)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _document_page_path(scope: Scope) -> bool:
+    path = _app_path(scope)
+    return path.startswith("/documents/") and "/paragraphs/" not in path
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+def para_anchor(para: str) -> str:
+    """The element id of a paragraph in the document view: ``14`` -> ``para-14``."""
+    return f"para-{para}"
+
+
+def _margin_label(p: ParagraphOut) -> str:
+    """What the document prints in the margin: the paragraph's number ("14", "5" in an annex), else nothing."""
+    if p.kind in ("numbered", "annex"):
+        return p.para.rsplit("-", 1)[-1]
+    return ""
+
+
+def _paragraphs_html(paragraphs: list[ParagraphOut]) -> str:
+    out: list[str] = []
+    previous: list[str] = []
+    for p in paragraphs:
+        parts = [s.strip() for s in p.section.split(" > ") if s.strip()] if p.section else []
+        same = 0
+        while same < min(len(parts), len(previous)) and parts[same] == previous[same]:
+            same += 1
+        for depth in range(same, len(parts)):
+            level = min(depth + 2, 6)
+            out.append(f'<h{level} class="section">{html.escape(parts[depth])}</h{level}>')
+        previous = parts
+        anchor = html.escape(para_anchor(p.para), quote=True)
+        label = html.escape(locator_label(p.para), quote=True)
+        cite = html.escape(p.citation, quote=True)
+        number = html.escape(_margin_label(p)) or "¶"
+        out.append(
+            f'<div class="para para-{html.escape(p.kind, quote=True)}" id="{anchor}" tabindex="-1">'
+            f'<a class="num" href="#{anchor}" aria-label="{label}" title="{label}">{number}</a>'
+            f'<p class="text">{html.escape(p.text)}</p>'
+            f'<button type="button" class="copy" data-citation="{cite}" aria-label="Copy citation: {cite}">'
+            f'Copy citation</button></div>'
+        )
+    return "\n".join(out)
+
+
+def _root(request: Request) -> str:
+    """The service's root path for links in server-rendered pages ("" unless mounted under a prefix)."""
+    return html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+
+
+def render_document(assets: Assets, doc: DocumentOut, root: str = "") -> str:
+    meta = [("Symbol", doc.symbol), ("Date", doc.date), ("Body", doc.body), ("Type", doc.type),
+            ("Language", doc.language), ("Paragraphs", str(doc.n_paragraphs))]
+    meta_html = "".join(f"<div><dt>{k}</dt><dd>{html.escape(v)}</dd></div>" for k, v in meta if v)
+    return assets.document_template.substitute(
+        root=root,
+        page_title=html.escape(f"{doc.symbol} — {doc.title}" if doc.title else doc.symbol),
+        title=html.escape(doc.title or doc.symbol),
+        symbol=html.escape(doc.symbol),
+        lang=html.escape(doc.language or "en", quote=True),
+        meta=meta_html,
+        paragraphs=_paragraphs_html(doc.paragraphs),
+    )
+
+
+def render_not_found(assets: Assets, message: str, root: str = "") -> str:
+    return assets.document_template.substitute(
+        root=root, page_title="Not found — parasearch", title="Document not found", symbol="", lang="en",
+        meta="", paragraphs=f'<p class="error" role="alert">{html.escape(message)}</p>'
+                            f'<p><a href="{root}/">Search the documents</a></p>',
+    )
+
+
+def document_response(request: Request, response: Response, doc: DocumentOut) -> DocumentOut | Response:
+    """The document as the client asked for it: the HTML view for browsers, else the JSON model."""
+    response.headers["Vary"] = "Accept"
+    if wants_html(request):
+        return HTMLResponse(render_document(request.app.state.web_assets, doc, _root(request)),
+                            headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+    return doc
+
+
+# -- middleware ------------------------------------------------------------------------------------
+
+class SecurityHeaders:
+    """``nosniff`` on every response; the CSP on HTML responses, except the OpenAPI pages (``exempt``),
+    whose Swagger UI and ReDoc load from a CDN with inline script."""
+
+    def __init__(self, app: ASGIApp, exempt: Iterable[str] = ()) -> None:
+        self.app = app
+        self.exempt = {p for p in exempt if p}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = _app_path(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if headers.get("content-type", "").startswith("text/html") and path not in self.exempt:
+                    headers.setdefault("Content-Security-Policy", CSP)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def cors_origins(value: str | None = None) -> list[str]:
+    """The allowed cross-origin callers, from ``PARASEARCH_CORS_ORIGINS`` unless ``value`` is given."""
+    raw = os.environ.get(CORS_ENV, "") if value is None else value
+    return [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+
+
+# -- routes ----------------------------------------------------------------------------------------
+
+router = APIRouter(include_in_schema=False)
+
+
+def _assets(request: Request) -> Assets:
+    return request.app.state.web_assets
+
+
+@router.get("/")
+def search_page(request: Request) -> Response:
+    return _send(request, _assets(request).index(request.app), REVALIDATE)
+
+
+@router.get("/static/{name}")
+def static_asset(request: Request, name: str, v: str | None = None) -> Response:
+    assets = _assets(request)
+    asset = assets.public.get(name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return _send(request, asset, IMMUTABLE if v == asset.version else REVALIDATE)
+
+
+@router.get("/widget.js")
+def widget(request: Request) -> Response:
+    # Host pages load it by a fixed URL: let them cache it a short while, then revalidate by ETag.
+    return _send(request, _assets(request).widget, "public, max-age=300")
+
+
+@router.get("/opensearch.xml")
+def opensearch(request: Request) -> Response:
+    base = str(request.base_url).rstrip("/")
+    assets = _assets(request)
+    body = assets.opensearch_template.substitute(
+        image=html.escape(f"{base}/{assets.url('favicon.svg')}"),
+        html_template=quoteattr(base + "/?q={searchTerms}"),
+        self_template=quoteattr(base + "/opensearch.xml"),
+        search_form=html.escape(base + "/"),
+    )
+    return Response(body, media_type=MEDIA_TYPES[".xml"], headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/ui/facets")
+def facets(request: Request) -> dict:
+    """The filter choices the search page offers: the bodies, types and languages in the index, and its years."""
+    engine = request.app.state.engine
+    cache = getattr(request.app.state, "web_facets", None)
+    if cache is not None and cache[0] is engine.index:
+        return cache[1]
+    docs = engine.index.documents()
+
+    def distinct(key: str) -> list[str]:
+        seen: dict[str, str] = {}
+        for d in docs:
+            value = d.get(key)
+            if value:
+                seen.setdefault(value.lower(), value)
+        return sorted(seen.values(), key=str.lower)
+
+    years = sorted({int(d["date"][:4]) for d in docs if d.get("date") and d["date"][:4].isdigit()})
+    out = {"body": distinct("body"), "type": distinct("type"), "language": distinct("language"),
+           "years": [years[0], years[-1]] if years else None}
+    request.app.state.web_facets = (engine.index, out)
+    return out
+
+
+def install_web(app: FastAPI, cors: str | None = None) -> None:
+    """Add the front end to ``app``: its routes, the HTML document-view errors, security headers and CORS.
+
+    ``cors`` overrides ``PARASEARCH_CORS_ORIGINS`` (same comma-separated format).
+    """
+    app.state.web_assets = Assets()
+    app.include_router(router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        page = request.method == "GET" and _document_page_path(request.scope)
+        if page and wants_html(request):
+            body = render_not_found(request.app.state.web_assets, str(exc.detail), _root(request))
+            return HTMLResponse(body, status_code=exc.status_code, headers={"Vary": "Accept"})
+        response = await http_exception_handler(request, exc)
+        if page:
+            response.headers["Vary"] = "Accept"
+        return response
+
+    app.add_middleware(CORSMiddleware, allow_origins=cors_origins(cors), allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type"], max_age=600)
+    exempt = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, exempt=[p for p in exempt if p])

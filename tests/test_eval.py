@@ -1,0 +1,338 @@
+"""``parasearch eval``: metric plumbing on hand-computed figures, matching, BEIR specifics, outputs, --compare.
+
+No model is loaded: the BEIR tests index a tiny corpus with a hashing bag-of-words encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval import metrics as M
+from eval.questions import Gold, Question, QuestionSet, load_questions, para_key
+from eval.retrieve import Returned, retrieve
+from eval.scoring import score_runs
+
+
+# -- a tiny encoder, so that real indexes are built and searched without a model --------------------
+class HashEncoder:
+    """Bag of words hashed into 64 dimensions, L2-normalized."""
+
+    name = "hash-bow"
+    identity = "hash-bow@0001"
+    dim = 64
+    max_tokens = 10_000
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"\w+", t.lower()):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def windows(self, text: str) -> list[str]:
+        return [text]
+
+
+class FixedSearcher:
+    """Returns the same prepared results for a query, whatever the mode."""
+
+    description = "fixed"
+    max_k = None
+
+    def __init__(self, answers: dict[str, list[tuple[tuple[str, str], ...]]]) -> None:
+        self.answers = answers
+
+    def search(self, query: str, k: int, mode: str) -> Returned:
+        return Returned(list(self.answers.get(query, []))[:k])
+
+
+# -- metric plumbing, figures computed by hand ---------------------------------------------------
+def test_metrics_match_a_hand_calculation():
+    # q1: gold a (grade 2), b (grade 1); results: x, a, y, b, z
+    # q2: gold c (grade 1); results: c, w
+    # q3: gold d (grade 1); results: v, u (never found)
+    qrels = {"q1": {"a": 2, "b": 1}, "q2": {"c": 1}, "q3": {"d": 1}}
+    results = {"q1": [("x",), ("a",), ("y",), ("b",), ("z",)], "q2": [("c",), ("w",)], "q3": [("v",), ("u",)]}
+    got = M.summarize(M.per_question(qrels, results))
+    # recall@1: q1 0/2, q2 1/1, q3 0 -> (0 + 1 + 0) / 3 = 0.3333
+    assert got["recall@1"] == pytest.approx(1 / 3)
+    # recall@5 (= @10 = @100): q1 2/2, q2 1, q3 0 -> 2/3
+    assert got["recall@5"] == pytest.approx(2 / 3)
+    assert got["recall@100"] == pytest.approx(2 / 3)
+    # mrr@10: q1 first gold at rank 2 -> 1/2; q2 -> 1; q3 -> 0; mean 1.5/3 = 0.5
+    assert got["mrr@10"] == pytest.approx(0.5)
+    # ndcg@10, linear gain (as pytrec_eval):
+    #   q1 DCG = 2/log2(3) + 1/log2(5) = 1.26186 + 0.43068 = 1.69254
+    #      IDCG = 2/log2(2) + 1/log2(3) = 2 + 0.63093 = 2.63093 -> 0.64332
+    #   q2 DCG = 1/log2(2) = 1 = IDCG -> 1;  q3 -> 0
+    #   mean = (0.64332 + 1 + 0) / 3 = 0.54777
+    q1 = (2 / math.log2(3) + 1 / math.log2(5)) / (2 + 1 / math.log2(3))
+    assert q1 == pytest.approx(0.64332, abs=1e-5)
+    assert got["ndcg@10"] == pytest.approx((q1 + 1) / 3)
+    assert got["ndcg@10"] == pytest.approx(0.54777, abs=1e-5)
+
+
+def test_breakdown_by_kind_and_language_averages_the_questions():
+    per_q = {"recall@1": {"q1": 1.0, "q2": 0.0, "q3": 0.5}}
+    groups = {"q1": "factual", "q2": "factual", "q3": "policy"}
+    assert M.breakdown(per_q, groups) == {"factual": {"n": 2, "recall@1": 0.5}, "policy": {"n": 1, "recall@1": 0.5}}
+
+
+def test_question_without_results_scores_zero_and_counts():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    got = M.summarize(M.per_question(qrels, {"q1": [("a",)]}))  # q2 returned nothing
+    assert got["recall@10"] == 0.5 and got["mrr@10"] == 0.5
+    assert set(M.summarize(M.per_question(qrels, {})).values()) == {0.0}  # nothing at all came back
+
+
+# -- matching: normalized symbols, also_in ------------------------------------------------------------
+def _qset(questions: list[Question]) -> QuestionSet:
+    return QuestionSet(name="t", questions=questions, info={"questions": len(questions)})
+
+
+def test_symbols_are_matched_normalized():
+    q = Question("q1", "which date", [Gold("S/RES/2790 (2025)", "1", 2)], language="fr", kind="crosslingual")
+    # The French version's spelling of the symbol, and a locator printed with its dot.
+    searcher = FixedSearcher({"which date": [(("A/RES/79/1", "3"),), (("s/res/2790(2025)", "1."),)]})
+    runs = retrieve(_qset([q]), searcher, ["hybrid"], 10, progress=False)
+    assert runs["hybrid"].results["q1"][1] == (para_key("S/RES/2790 (2025)", "1"),)
+    figures = score_runs(_qset([q]), runs)["hybrid"]
+    assert figures["all"]["recall@1"] == 0.0 and figures["all"]["recall@5"] == 1.0
+    assert figures["all"]["mrr@10"] == 0.5
+    assert figures["by_language"] == {"fr": {"n": 1, **figures["all"]}}
+    assert para_key("CTOC/COP/WG.2/2013/CRP. 1", " 14 ") == para_key("ctoc/cop/wg.2/2013/crp.1", "14")
+
+
+def test_a_gold_paragraph_in_also_in_is_a_hit_at_that_rank():
+    gold = [Gold("A/RES/80/171", "8", 2), Gold("A/RES/79/129", "8", 2), Gold("A/RES/80/213", "20", 2)]
+    q = Question("q1", "hostages ransom", gold)
+    searcher = FixedSearcher({"hostages ransom": [
+        (("A/RES/78/1", "2"),),
+        # rank 2 shows an ungraded draft; two gold resolutions repeat it word for word
+        (("A/C.6/80/L.99", "8"), ("A/RES/80/171", "8"), ("A/RES/79/129", "8")),
+        (("A/RES/80/213", "20"),),
+    ]})
+    runs = retrieve(_qset([q]), searcher, ["bm25"], 10, progress=False)
+    fig = score_runs(_qset([q]), runs)["bm25"]["all"]
+    # recall@1: nothing gold at rank 1 -> 0. MRR: the rank-2 result holds gold -> 1/2.
+    assert fig["recall@1"] == 0.0 and fig["mrr@10"] == 0.5
+    # recall@5: the rank-2 result holds 2 of the 3 gold, rank 3 the third -> 3/3
+    assert fig["recall@5"] == 1.0
+    # The scored run: x, then the two gold members of result 2, then result 3
+    run = M.scored_run(runs["bm25"].results, {"q1": {g.key: 2 for g in gold}})["q1"]
+    assert list(run) == [para_key("A/RES/78/1", "2"), gold[0].key, gold[1].key, gold[2].key]
+    # Cut after 2 results, both gold members of result 2 count at once: recall@2 = 2/3.
+    assert M.recall_curve({"q1": {g.key: 2 for g in gold}}, runs["bm25"].results, [2])[2] == pytest.approx(2 / 3)
+
+
+def test_dev_question_file_is_read(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "d1", "query": "q", "language": "en", "kind": "keyword", "collection": "hr",
+                                "relevant": [{"symbol": "A/79/520", "para": "144", "grade": 2}],
+                                "answer_keywords": ["x"]}) + "\n\n")
+    qs = load_questions(path)
+    assert qs.name == "q" and qs.qrels() == {"d1": {"a/79/520#144": 2}} and qs.groups("kind") == {"d1": "keyword"}
+
+
+# -- BEIR -------------------------------------------------------------------------------------------------
+def _write_beir(folder: Path, name_corpus: list[tuple[str, str, str]], queries: list[tuple[str, str]],
+                qrels: list[tuple[str, str, int]]) -> Path:
+    (folder / "qrels").mkdir(parents=True)
+    with open(folder / "corpus.jsonl", "w") as f:
+        for _id, title, text in name_corpus:
+            f.write(json.dumps({"_id": _id, "title": title, "text": text}) + "\n")
+    with open(folder / "queries.jsonl", "w") as f:
+        for _id, text in queries:
+            f.write(json.dumps({"_id": _id, "text": text}) + "\n")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n"
+                                               + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in qrels))
+    return folder
+
+
+@pytest.fixture
+def tiny_arguana(tmp_path) -> Path:
+    """ArguAna-like: each query is also a corpus document; one gold points to a missing document."""
+    corpus = [
+        ("arg-1a", "zoos", "zoos keep animals in cages and cages are cruel to wild animals"),
+        ("arg-1b", "zoos", "zoos protect endangered animals and breed species for release"),
+        ("arg-2a", "taxes", "a sugar tax reduces obesity by making soft drinks expensive"),
+        ("arg-2b", "taxes", "a sugar tax hurts poor families and does not reduce obesity"),
+        ("arg-3a", "", "space exploration wastes money needed for schools on earth"),
+    ]
+    queries = [("arg-1a", "zoos keep animals in cages and cages are cruel to wild animals"),
+               ("arg-2a", "a sugar tax reduces obesity by making soft drinks expensive"),
+               ("arg-3a", "space exploration wastes money needed for schools on earth"),
+               ("train-9", "a query of another split")]
+    qrels = [("arg-1a", "arg-1b", 1), ("arg-2a", "arg-2b", 1), ("arg-3a", "arg-3b", 1)]  # arg-3b is missing
+    return _write_beir(tmp_path / "arguana", corpus, queries, qrels)
+
+
+def test_beir_loads_only_the_split_queries_and_keeps_missing_gold(tiny_arguana):
+    from eval.beir import load_beir
+
+    qs = load_beir(tiny_arguana)
+    assert [q.id for q in qs.questions] == ["arg-1a", "arg-2a", "arg-3a"]  # train-9 is not in qrels/test.tsv
+    assert qs.ignore_identical_ids  # ArguAna: by name, as BEIR does
+    assert qs.info["gold_missing_from_corpus"] == 1 and any("missing" in n for n in qs.notes)
+    assert qs.qrels()["arg-3a"] == {"arg-3b#1": 1}
+    dropped = load_beir(tiny_arguana, drop_missing=True)
+    assert [q.id for q in dropped.questions] == ["arg-1a", "arg-2a"]
+
+
+def test_beir_self_hits_are_dropped_before_scoring(tiny_arguana, tmp_path):
+    from eval.beir import corpus_documents, ensure_index, load_beir
+    from eval.retrieve import EngineSearcher
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    docs, _ = corpus_documents(tiny_arguana)
+    assert docs[0][0].paragraphs[0].text == "zoos. zoos keep animals in cages and cages are cruel to wild animals"
+    assert docs[4][0].paragraphs[0].text.startswith("space exploration")  # no title, no leading dot
+    enc = HashEncoder()
+    index_dir = ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "cache", progress=False)
+    assert index_dir == tmp_path / "cache" / "arguana-hash-bow"
+    generation = (index_dir / "CURRENT").read_text()
+    assert ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "cache", progress=False) == index_dir
+    assert (index_dir / "CURRENT").read_text() == generation  # cached, not rebuilt
+    engine = SearchEngine(LoadedIndex(index_dir), enc)
+
+    qs = load_beir(tiny_arguana)
+    runs = retrieve(qs, EngineSearcher(engine, collapse=False), ["bm25", "dense"], 2, progress=False)
+    for mode, run in runs.items():
+        for q in qs.questions:
+            # Each query is word for word its own document: it would be first, and is gone.
+            assert all(not slot[0].startswith(q.id + "#") for slot in run.results[q.id]), mode
+            assert len(run.results[q.id]) <= 2
+        assert run.self_hits_dropped == 3
+    fig = score_runs(qs, runs)["bm25"]["all"]
+    # arg-1a and arg-2a find their counter-argument first (same words); arg-3a's gold is missing: 0.
+    assert fig["mrr@10"] == pytest.approx(2 / 3)
+    kept = load_beir(tiny_arguana, ignore_identical_ids=False)
+    runs = retrieve(kept, EngineSearcher(engine, collapse=False), ["bm25"], 2, progress=False)
+    assert runs["bm25"].results["arg-1a"][0] == ("arg-1a#1",)
+
+
+def test_scifact_like_split_filtering(tmp_path):
+    from eval.beir import load_beir
+
+    folder = _write_beir(tmp_path / "scifact", [("10", "T", "x"), ("11", "U", "y")],
+                         [("1", "claim one"), ("2", "claim two"), ("3", "train claim")],
+                         [("1", "10", 1), ("2", "11", 1)])
+    (folder / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n3\t10\t1\n")
+    test = load_beir(folder)
+    assert [q.id for q in test.questions] == ["1", "2"] and not test.ignore_identical_ids
+    assert [q.id for q in load_beir(folder, split="train").questions] == ["3"]
+
+
+# -- the command: outputs, HTTP, --compare ------------------------------------------------------------
+@pytest.fixture
+def patched_encoder(monkeypatch):
+    from eval import cli
+
+    monkeypatch.setattr(cli._Engines, "encoder", lambda self, model: HashEncoder())
+
+
+def test_command_writes_every_output_and_compare_fails_on_a_worse_run(tiny_arguana, tmp_path, patched_encoder,
+                                                                      capsys):
+    from eval.cli import main
+
+    out = tmp_path / "out"
+    args = ["--beir", str(tiny_arguana), "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet",
+            "-k", "10"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| arguana | parasearch hybrid " in printed and "ref: all-MiniLM-L6-v2 dense (MTEB)" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["sets"]["arguana"]["modes"]) == {"bm25", "dense", "hybrid"}
+    assert "recall@100" not in results["metrics"]  # 10 results deep cannot measure it
+    trec = (out / "arguana.bm25.trec").read_text().splitlines()
+    assert trec[0].split()[:4] == ["arg-1a", "Q0", "arg-1b", "1"]
+    assert (out / "recall.png").stat().st_size > 10_000 and (out / "report.md").is_file()
+
+    # Same figures again: no regression. A better old run: regression, exit 1.
+    assert main(["--results", str(out / "results.json"), "--compare", str(out / "results.json")]) == 0
+    better = json.loads((out / "results.json").read_text())
+    better["sets"]["arguana"]["modes"]["hybrid"]["all"]["ndcg@10"] += 0.02
+    (tmp_path / "better.json").write_text(json.dumps(better))
+    assert main(["--results", str(out / "results.json"), "--compare", str(tmp_path / "better.json")]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+    # Within the tolerance: passes.
+    assert main(["--results", str(out / "results.json"), "--compare", str(tmp_path / "better.json"),
+                 "--tolerance", "0.05"]) == 0
+
+
+def test_http_scores_what_the_service_returns(tiny_arguana, tmp_path):
+    from eval.beir import ensure_index, load_beir
+    from eval.retrieve import EngineSearcher, HttpSearcher
+    from service.app import create_app
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+    from tests.conftest import LiveServer
+
+    enc = HashEncoder()
+    engine = SearchEngine(LoadedIndex(ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "c",
+                                                   progress=False)), enc)
+    qs = load_beir(tiny_arguana)
+    local = retrieve(qs, EngineSearcher(engine, collapse=False), ["hybrid"], 3, progress=False)
+    with LiveServer(create_app(engine=engine)) as server:
+        http = HttpSearcher(server.url, collapse=False)
+        remote = retrieve(qs, http, ["hybrid"], 3, progress=False)
+        http.close()
+    assert remote["hybrid"].results == local["hybrid"].results
+
+
+def test_answers_are_scored_by_keywords_and_cited_gold():
+    from eval.answers import score_answers
+
+    q1 = Question("q1", "when", [Gold("A/RES/80/115", "1", 2)], answer_keywords=["2027", "Legal Literacy"])
+    q2 = Question("q2", "who", [Gold("A/79/520", "144", 2)], answer_keywords=["Rapporteur"])
+
+    def answer(question: str) -> dict:
+        if question == "when":
+            return {"answer": "The year 2027.", "sentences": [{"text": "The year 2027.", "citations": [
+                {"symbol": "a/res/80/115", "para": "1"}, {"symbol": "A/80/L.24", "para": "1"}]}]}
+        return {"answer": "The special rapporteur.", "sentences": []}
+
+    got = score_answers(_qset([q1, q2]), answer, progress=False)
+    # keyword share: q1 1/2 ("2027" yes, "Legal Literacy" no), q2 1/1 (case folded) -> 0.75
+    assert got["keyword_share"] == pytest.approx(0.75)
+    # citations: q1 cites 2, one gold -> 0.5; q2 cites nothing (uncited, left out of the mean)
+    assert got["citation_precision"] == pytest.approx(0.5) and got["uncited"] == 1
+
+
+def test_fusion_study_rrf60_reproduces_the_engine_hybrid(tiny_arguana, tmp_path):
+    from eval import fusion
+    from eval.beir import ensure_index, load_beir
+    from eval.retrieve import EngineSearcher
+    from service.index import LoadedIndex
+    from service.search import RRF_K, SearchEngine
+
+    enc = HashEncoder()
+    engine = SearchEngine(LoadedIndex(ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "c",
+                                                   progress=False)), enc)
+    qs = load_beir(tiny_arguana)
+    lists = fusion.candidate_lists(engine, qs, 3, progress=False)
+    keys = fusion.paragraph_keys(engine)
+    rrf = fusion.fused_results(qs, lists, keys, 3, lambda x: fusion._rrf(x, RRF_K))
+    assert rrf == retrieve(qs, EngineSearcher(engine, collapse=False), ["hybrid"], 3, progress=False)["hybrid"].results
+    # Convex fusion: w = 1 is the dense order, w = 0 the BM25 order (paragraphs found by both lists first).
+    one = lists["arg-1a"]
+    ids, scores = fusion._convex(one, 1.0, "minmax")
+    assert ids[np.argmax(scores)] == one.dense[0][0]
+    ids, scores = fusion._convex(one, 0.0, "zscore")
+    assert ids[np.argmax(scores)] == one.bm25[0][0]
+    # A paired randomization test: identical runs -> p = 1; one-sided large gains -> small p.
+    assert fusion.paired_randomization({"a": 0.5, "b": 0.2}, {"a": 0.5, "b": 0.2})["p"] == 1.0
+    gains = {str(i): 0.0 for i in range(30)}
+    assert fusion.paired_randomization(gains, {q: 0.5 for q in gains}, trials=2000)["p"] < 0.01
