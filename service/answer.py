@@ -40,9 +40,11 @@ Generative (when ``PARASEARCH_LLM_URL`` is set; see :mod:`service.llm`)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +58,7 @@ from service.search import Filters, Hit, SearchEngine, SearchOutcome
 NOT_FOUND_TEXT = "The documents do not contain an answer to this question."
 
 # Calibrated with eval/answer_calibration.py (see its docstring for the figures).
-DEFAULT_THRESHOLD = 0.50
+DEFAULT_THRESHOLD = 0.52
 THRESHOLD_ENV = "PARASEARCH_ANSWER_THRESHOLD"
 COVERAGE_WEIGHT = 0.15  # weight of the question-term coverage in the confidence
 
@@ -67,6 +69,7 @@ MMR_LAMBDA = 0.7
 SELECT_MARGIN = 0.12  # further sentences score within this much of the best one...
 SELECT_FLOOR = 0.35  # ...and at least this much
 DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same thing
+LEXICAL_WEIGHT = 0.3  # selection: weight of the question's (rarer) words found in the sentence
 
 LEXICAL_MIN = 0.5
 SEMANTIC_MIN = 0.6
@@ -247,6 +250,22 @@ def confidence(outcome: SearchOutcome, sentence_max: float) -> dict[str, float]:
             "dense": round(float(dense), 4), "coverage": round(coverage, 4)}
 
 
+def lexical_overlap(question: str, texts: list[str]) -> np.ndarray:
+    """Share of the question's terms each text contains, each term weighted by its rarity among ``texts``.
+
+    A word of the question that few candidate sentences contain ("families" among sentences
+    that all say "witnesses") tells most about which sentence answers it.
+    """
+    q = set(terms(question))
+    if not q or not texts:
+        return np.zeros(len(texts))
+    found = [set(terms(t)) & q for t in texts]
+    df = Counter(t for f in found for t in f)
+    weight = {t: math.log(1 + len(texts) / (1 + df[t])) for t in q}
+    total = sum(weight.values())
+    return np.array([sum(weight[t] for t in f) / total for f in found])
+
+
 def mmr(rel: np.ndarray, vecs: np.ndarray, *, n: int = MAX_SENTENCES, floor: float = -1.0,
         lam: float = MMR_LAMBDA) -> list[int]:
     """Indices of up to ``n`` items by maximal marginal relevance (best first)."""
@@ -293,7 +312,7 @@ def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold
     qvec = engine.embed_query(rest or question)
     vecs = engine.encoder.encode([c.span.context for c in cands])  # one batch for all candidates
     rel = vecs @ qvec
-    conf = confidence(outcome, float(rel.max()))
+    conf = confidence(outcome, float(rel.max()))  # the not-found decision rests on meaning alone
     found = bool(exact) or conf["score"] >= threshold
     if not found:
         return Answer(question, NOT_FOUND_TEXT, [], outcome, method, False, (time.perf_counter() - t0) * 1000, conf)
@@ -301,8 +320,9 @@ def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold
     if exact and not (outcome.reference and outcome.reference.rest):
         picked = list(range(min(MAX_SENTENCES, len(cands))))  # "what does para 5 say": its opening sentences
     else:
-        floor = max(SELECT_FLOOR, float(rel.max()) - SELECT_MARGIN)
-        picked = mmr(rel, vecs, floor=floor)
+        sel = rel + LEXICAL_WEIGHT * lexical_overlap(rest or question, [c.span.context for c in cands])
+        floor = max(SELECT_FLOOR, float(sel.max()) - SELECT_MARGIN)
+        picked = mmr(sel, vecs, floor=floor)
     picked.sort(key=lambda i: (cands[i].hit.rank, cands[i].span.start))
     sentences = []
     for i in picked:
