@@ -6,7 +6,7 @@ For each question the dense and BM25 candidate lists are fetched once, as the
 engine fetches them for hybrid search (:meth:`SearchEngine.dense`,
 :meth:`SearchEngine.bm25`, ``max(100, 3k)`` deep), then fused offline:
 
-* ``rrf k=K``: sum of 1 / (K + rank) over the lists (the engine uses K = 60);
+* ``rrf k=K``: sum of 1 / (K + rank) over the lists (the engine's first fusion was K = 60);
 * ``minmax w=W`` / ``zscore w=W``: W * dense + (1 - W) * bm25 after per-query
   min-max or z-score normalization of each list's scores; a paragraph missing
   from one list gets that list's lowest normalized score.
@@ -15,7 +15,7 @@ The weight W is tuned on SciFact's **train** qrels (the first BEIR set given
 that has ``qrels/train.tsv``), never on the test queries it is reported on.
 The search path's other steps (a document reference in the query, collapsing
 repeats) are not applied: the figures compare fusions, not the whole engine.
-The ``rrf k=60`` row reproduces the engine's hybrid mode on BEIR sets.
+The row named by :data:`ENGINE` (z-score, the engine's weight) reproduces the engine's hybrid mode on BEIR sets.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from tqdm import tqdm
 from eval import metrics as M
 from eval.questions import QuestionSet, para_key
 from parasearch.types import normalize_symbol
+from service.search import DENSE_WEIGHT, fuse_zscore
 
 RRF_KS = (5, 10, 20, 40, 60, 100)
+ENGINE = f"zscore w={DENSE_WEIGHT:.2f}"  # the fusion service.search uses now
 WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 1.0001, 0.05))
 REPORTED = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
@@ -72,6 +74,8 @@ def _normalize(scores: np.ndarray, how: str) -> np.ndarray:
 
 def _convex(lists: Lists, w: float, how: str) -> tuple[np.ndarray, np.ndarray]:
     (d_ids, d_sc), (b_ids, b_sc) = lists.dense, lists.bm25
+    if how == "zscore":
+        return fuse_zscore(d_ids, d_sc, b_ids, b_sc, w)
     d_n, b_n = _normalize(d_sc, how), _normalize(b_sc, how)
     uniq = np.union1d(d_ids, b_ids)
     d_full = np.full(len(uniq), d_n.min() if len(d_n) else 0.0)
@@ -147,7 +151,7 @@ def study(sets: list[tuple[QuestionSet, object, bool]], tune: tuple[QuestionSet,
         keys = paragraph_keys(engine)
         figures = score_variants(qset, candidate_lists(engine, qset, k, progress=progress), keys, k, engine, collapse)
         result["sets"][qset.name] = figures
-        base = figures["rrf k=60"]["per_question"]["ndcg@10"]
+        base = figures[ENGINE]["per_question"]["ndcg@10"]
         result["significance"][qset.name] = {
             v: paired_randomization(base, figures[v]["per_question"]["ndcg@10"]) for v in result["tuned"].values()
         }
@@ -173,7 +177,7 @@ def paired_randomization(a: dict[str, float], b: dict[str, float], trials: int =
 def render(result: dict) -> str:
     from eval.report import fmt, label, markdown_table
 
-    shown = ["rrf k=60"] + [v for v in result["tuned"].values() if v != "rrf k=60"]
+    shown = [ENGINE] + [v for v in result["tuned"].values() if v != ENGINE]
     for extra in ("rrf k=20", "minmax w=0.50", "zscore w=0.50"):
         if extra not in shown:
             shown.append(extra)
@@ -181,20 +185,20 @@ def render(result: dict) -> str:
     header = ["fusion", *(f"{name} {label(m)}" for name in result["sets"] for m in cols)]
     rows = []
     for v in shown:
-        tag = " (engine now)" if v == "rrf k=60" else (" (tuned)" if v in result["tuned"].values() else "")
+        tag = " (engine now)" if v == ENGINE else (" (tuned)" if v in result["tuned"].values() else "")
         rows.append([v + tag, *(fmt(result["sets"][s][v][m]) for s in result["sets"] for m in cols)])
     text = "## Hybrid fusion study\n\n" + markdown_table(header, rows)
     sig_rows = [[s, v, f"{r['delta']:+.4f}", f"{r['p']:.4f}", f"{r['better']}/{r['worse']}"]
                 for s, by_v in result.get("significance", {}).items() for v, r in by_v.items()]
     if sig_rows:
-        text += ("\n\nnDCG@10 of each tuned fusion against rrf k=60, paired randomization test (10,000 trials):"
+        text += (f"\n\nnDCG@10 of each tuned fusion against {ENGINE}, paired randomization test (10,000 trials):"
                  "\n\n" + markdown_table(["set", "fusion", "Δ nDCG@10", "p", "questions better/worse"], sig_rows,
                                          ["l", "l", "r", "r", "r"]))
     if result.get("tuning_set"):
         t = result["tuning_figures"]
         tuned = ", ".join(f"{v} {t[v]['ndcg@10']:.4f}" for v in result["tuned"].values())
         text += (f"\n\nTuned on {result['tuning_set']} (best nDCG@10 of each family there): {tuned}; "
-                 f"rrf k=60 there: {t['rrf k=60']['ndcg@10']:.4f}.")
+                 f"{ENGINE} there: {t[ENGINE]['ndcg@10']:.4f}.")
     else:
         print("fusion study: no set with a train split to tune on; weights are not tuned", file=sys.stderr)
     return text + "\n"

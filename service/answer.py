@@ -70,6 +70,11 @@ SELECT_MARGIN = 0.12  # further sentences score within this much of the best one
 SELECT_FLOOR = 0.35  # ...and at least this much
 DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same thing
 LEXICAL_WEIGHT = 0.3  # selection: weight of the question's (rarer) words found in the sentence
+# Words that shape a question rather than name its subject (stemmed as terms() stems them).
+QUESTION_WORDS = frozenset(terms(
+    "what which who whom whose when where why how did does do has have had was were is are can could would may "
+    "might according say said tell told ask asked"
+))
 
 LEXICAL_MIN = 0.5
 SEMANTIC_MIN = 0.6
@@ -256,7 +261,7 @@ def lexical_overlap(question: str, texts: list[str]) -> np.ndarray:
     A word of the question that few candidate sentences contain ("families" among sentences
     that all say "witnesses") tells most about which sentence answers it.
     """
-    q = set(terms(question))
+    q = set(terms(question)) - QUESTION_WORDS
     if not q or not texts:
         return np.zeros(len(texts))
     found = [set(terms(t)) & q for t in texts]

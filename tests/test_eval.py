@@ -311,12 +311,12 @@ def test_answers_are_scored_by_keywords_and_cited_gold():
     assert got["citation_precision"] == pytest.approx(0.5) and got["uncited"] == 1
 
 
-def test_fusion_study_rrf60_reproduces_the_engine_hybrid(tiny_arguana, tmp_path):
+def test_fusion_study_engine_row_reproduces_the_engine_hybrid(tiny_arguana, tmp_path):
     from eval import fusion
     from eval.beir import ensure_index, load_beir
     from eval.retrieve import EngineSearcher
     from service.index import LoadedIndex
-    from service.search import RRF_K, SearchEngine
+    from service.search import DENSE_WEIGHT, SearchEngine
 
     enc = HashEncoder()
     engine = SearchEngine(LoadedIndex(ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "c",
@@ -324,8 +324,9 @@ def test_fusion_study_rrf60_reproduces_the_engine_hybrid(tiny_arguana, tmp_path)
     qs = load_beir(tiny_arguana)
     lists = fusion.candidate_lists(engine, qs, 3, progress=False)
     keys = fusion.paragraph_keys(engine)
-    rrf = fusion.fused_results(qs, lists, keys, 3, lambda x: fusion._rrf(x, RRF_K))
-    assert rrf == retrieve(qs, EngineSearcher(engine, collapse=False), ["hybrid"], 3, progress=False)["hybrid"].results
+    fused = fusion.fused_results(qs, lists, keys, 3, lambda x: fusion._convex(x, DENSE_WEIGHT, "zscore"))
+    engine_run = retrieve(qs, EngineSearcher(engine, collapse=False), ["hybrid"], 3, progress=False)
+    assert fused == engine_run["hybrid"].results
     # Convex fusion: w = 1 is the dense order, w = 0 the BM25 order (paragraphs found by both lists first).
     one = lists["arg-1a"]
     ids, scores = fusion._convex(one, 1.0, "minmax")
