@@ -72,7 +72,7 @@ def _latency_recall(index, queries: np.ndarray, truth: np.ndarray, k: int, param
 
 def scale_test(base: np.ndarray, queries: np.ndarray, *, n: int = 1_000_000, sigma: float = 0.02, seed: int = 0,
                threads: int = 2, hnsw_m: int = 32, hnsw_ef_construction: int = 64,
-               ef_search: tuple[int, ...] = (16, 32, 64, 128), nlist: int | None = None,
+               ef_search: tuple[int, ...] = (16, 32, 64, 128, 256, 512), nlist: int | None = None,
                nprobe: tuple[int, ...] = (4, 8, 16, 32, 64), pq_m: int = 48,
                kinds: tuple[str, ...] = ("flat", "hnsw", "ivf_flat", "ivf_pq"), k: int = 10) -> dict:
     import faiss

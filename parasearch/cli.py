@@ -121,12 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.set_defaults(func=cmd_search)
 
-    for name, module, help_ in (("eval", "eval.cli", "score retrieval and answers"),
-                                ("ask", "service.ask_cli", "a short cited answer to a question")):
-        try:
-            mod = __import__(module, fromlist=["add_arguments"])
-        except ImportError:
-            continue
+    from eval import cli as eval_cli
+    from service import ask_cli
+
+    for name, mod, help_ in (("ask", ask_cli, "a short cited answer to a question"),
+                             ("eval", eval_cli, "score retrieval and answers on question sets and benchmarks")):
         p = sub.add_parser(name, help=help_)
         mod.add_arguments(p)
         p.set_defaults(func=mod.run)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from service.answer import Answer, answer_question, stream_answer
-from service.app import Engine, to_response
+from service.deps import Engine, to_response
 from service.llm import LLMClient, LLMConfig
 from service.models import (
     AnswerCitationOut,

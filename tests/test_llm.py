@@ -376,3 +376,19 @@ def test_sentences_are_sent_while_the_model_is_still_writing(engine, fake_llm):
     done_at = stamps[-1][1]
     assert done_at - first_text >= 1.0 and done_at - first_cite >= 1.0
     assert stamps[-1][2].method == "llm" and len(stamps[-1][2].sentences) == 2
+
+
+def test_a_passage_longer_than_the_budget_is_cut_to_fit():
+    from indexer.tokens import count_tokens
+    from service.index import ParagraphRow
+    from service.search import Hit
+
+    text = " ".join(f"States should protect witness number {i} and the family members of that witness." for i in
+                    range(200))
+    rows = [ParagraphRow(i, 0, i, str(i), "numbered", "", text, 0, "X/1", "", None, None, None, "en")
+            for i in (1, 2)]
+    prompt = build_prompt("Who is protected?", [Hit(r, rank, 1.0) for rank, r in enumerate(rows, 1)], 400)
+    assert list(prompt.passages) == [1]
+    user = prompt.messages[-1]["content"]
+    assert "[1] X/1, para. 1" in user and "\u2026" in user and "[2] " not in user
+    assert sum(count_tokens([m["content"] for m in prompt.messages])) <= 400

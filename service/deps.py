@@ -1,0 +1,47 @@
+"""FastAPI dependencies and response assembly shared by the service's routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult
+from service.search import Filters, SearchEngine, SearchOutcome
+
+
+def get_engine(request: Request) -> SearchEngine:
+    return request.app.state.engine
+
+
+Engine = Annotated[SearchEngine, Depends(get_engine)]
+
+
+def search_filters(
+    symbol: Annotated[list[str], Query(description="Exact symbol or prefix (`CTOC/COP`); repeatable")] = [],  # noqa: B006
+    body: Annotated[list[str], Query(description="e.g. `General Assembly`; repeatable")] = [],  # noqa: B006
+    type: Annotated[list[str], Query(description="e.g. `resolution`, `report`; repeatable")] = [],  # noqa: B006
+    language: Annotated[list[str], Query(description="ISO 639-1, e.g. `en`, `fr`; repeatable")] = [],  # noqa: B006
+    date_from: Annotated[str | None, Query(description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")] = None,
+    date_to: Annotated[str | None, Query(description="YYYY, YYYY-MM or YYYY-MM-DD, inclusive")] = None,
+) -> Filters:
+    return Filters(symbol=symbol, body=body, type=type, language=language, date_from=date_from, date_to=date_to)
+
+
+def to_response(outcome: SearchOutcome) -> SearchResponse:
+    results = [
+        SearchResult(
+            rank=h.rank, score=h.score, symbol=h.row.symbol, para=h.row.para, citation=h.row.citation,
+            text=h.row.text, snippet=h.snippet, title=h.row.title, date=h.row.date, body=h.row.body,
+            type=h.row.type, language=h.row.language, section=h.row.section,
+            also_in=[Citation(symbol=a.symbol, para=a.para, citation=a.citation) for a in h.also_in],
+            scores={m: ModeScore(**v) for m, v in h.scores.items()},
+        )
+        for h in outcome.hits
+    ]
+    ref = outcome.reference
+    return SearchResponse(
+        query=outcome.query, mode=outcome.mode, took_ms=round(outcome.took_ms, 2), results=results,
+        reference=ReferenceInfo(named=ref.named, para=ref.para, found=not ref.unknown) if ref else None,
+        notice=outcome.notice,
+    )
