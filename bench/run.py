@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scale-n", type=int, default=1_000_000)
     p.add_argument("--scale-sigma", type=float, default=0.02)
     p.add_argument("--scale-queries", type=int, default=200)
+    p.add_argument("--scale-kinds", default="flat,hnsw,ivf_flat,ivf_pq",
+                   help="index types of the scale test (flat, the ground truth, always runs)")
     p.add_argument("--hnsw-m", type=int, default=32)
     p.add_argument("--hnsw-ef-construction", type=int, default=64)
     args = p.parse_args(argv)
@@ -240,7 +242,8 @@ def scale_section(args, index: Path, qbackend: str, queries: list[str]) -> dict:
     qv = enc.encode(queries[: args.scale_queries], batch_size=64)
     del enc
     return scale_test(base, qv, n=args.scale_n, sigma=args.scale_sigma, hnsw_m=args.hnsw_m,
-                      hnsw_ef_construction=args.hnsw_ef_construction)
+                      hnsw_ef_construction=args.hnsw_ef_construction,
+                      kinds=tuple(k for k in args.scale_kinds.split(",") if k))
 
 
 # -- verdicts and the Markdown report ----------------------------------------------------------------

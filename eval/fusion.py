@@ -30,7 +30,7 @@ from tqdm import tqdm
 from eval import metrics as M
 from eval.questions import QuestionSet, para_key
 from parasearch.types import normalize_symbol
-from service.search import DENSE_WEIGHT, fuse_zscore
+from service.search import DENSE_WEIGHT, fuse_convex
 
 RRF_KS = (5, 10, 20, 40, 60, 100)
 ENGINE = f"zscore w={DENSE_WEIGHT:.2f}"  # the fusion service.search uses now
@@ -61,28 +61,20 @@ def _rrf(lists: Lists, k_rrf: float) -> tuple[np.ndarray, np.ndarray]:
     return uniq, fused
 
 
-def _normalize(scores: np.ndarray, how: str) -> np.ndarray:
-    if len(scores) == 0:
-        return scores.astype(np.float64)
+def _minmax(scores: np.ndarray) -> np.ndarray:
     s = scores.astype(np.float64)
-    if how == "minmax":
-        span = s.max() - s.min()
-        return (s - s.min()) / span if span > 0 else np.ones_like(s)
-    std = s.std()
-    return (s - s.mean()) / std if std > 0 else np.zeros_like(s)
+    if len(s) == 0:
+        return s
+    span = s.max() - s.min()
+    return (s - s.min()) / span if span > 0 else np.ones_like(s)
 
 
 def _convex(lists: Lists, w: float, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's convex fusion (:func:`service.search.fuse_convex`), with z-score or min-max normalisation."""
     (d_ids, d_sc), (b_ids, b_sc) = lists.dense, lists.bm25
     if how == "zscore":
-        return fuse_zscore(d_ids, d_sc, b_ids, b_sc, w)
-    d_n, b_n = _normalize(d_sc, how), _normalize(b_sc, how)
-    uniq = np.union1d(d_ids, b_ids)
-    d_full = np.full(len(uniq), d_n.min() if len(d_n) else 0.0)
-    b_full = np.full(len(uniq), b_n.min() if len(b_n) else 0.0)
-    d_full[np.searchsorted(uniq, d_ids)] = d_n
-    b_full[np.searchsorted(uniq, b_ids)] = b_n
-    return uniq, w * d_full + (1 - w) * b_full
+        return fuse_convex(d_ids, d_sc, b_ids, b_sc, w)
+    return fuse_convex(d_ids, d_sc, b_ids, b_sc, w, normalize=_minmax)
 
 
 def fused_results(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int,

@@ -34,13 +34,13 @@ def _zscore(scores: np.ndarray) -> np.ndarray:
     return (s - s.mean()) / std if std > 0 else np.zeros_like(s)
 
 
-def fuse_zscore(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.ndarray, bm25_scores: np.ndarray,
-                w: float = DENSE_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
-    """Convex combination of z-normalised scores over the union of both candidate lists.
+def fuse_convex(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.ndarray, bm25_scores: np.ndarray,
+                w: float = DENSE_WEIGHT, normalize=_zscore) -> tuple[np.ndarray, np.ndarray]:
+    """Convex combination of normalised (by default z-normalised) scores over the union of both lists.
 
     A paragraph missing from one list gets that list's lowest normalised score.
     """
-    d, b = _zscore(dense_scores), _zscore(bm25_scores)
+    d, b = normalize(dense_scores), normalize(bm25_scores)
     uniq = np.union1d(dense_ids, bm25_ids)
     d_full = np.full(len(uniq), d.min() if len(d) else 0.0)
     b_full = np.full(len(uniq), b.min() if len(b) else 0.0)
@@ -198,7 +198,7 @@ class SearchEngine:
             lists.append(ids)
         if mode != "hybrid":
             return lists[0], per_mode
-        uniq, fused = fuse_zscore(lists[0], np.array([v[1] for v in per_mode["dense"].values()]),
+        uniq, fused = fuse_convex(lists[0], np.array([v[1] for v in per_mode["dense"].values()]),
                                   lists[1], np.array([v[1] for v in per_mode["bm25"].values()]))
         order = np.argsort(-fused, kind="stable")
         per_mode["fused"] = {int(uniq[i]): (r + 1, float(fused[i])) for r, i in enumerate(order)}
