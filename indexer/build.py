@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from indexer.cache import EmbeddingCache, embed_with_cache
+from indexer.cache import EmbeddingCache, ParseCache, embed_with_cache, prepare_with_cache
 from indexer.corpus import Problem, discover
 from indexer.embed import Encoder, describe, load_encoder
 from indexer.readers import read_document
-from indexer.tokens import count_tokens
 from parasearch import indexfiles
 from parasearch.analysis import terms
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
@@ -59,6 +58,11 @@ class BuildReport:
         return "\n".join(lines)
 
 
+def default_cache_path(index_dir: Path) -> Path:
+    """The embedding and parse cache beside the index directory: it outlives rebuilds and swaps."""
+    return index_dir.parent / ".embedding-cache.sqlite"
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -67,7 +71,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _parse_all(paths: list[Path], report: BuildReport, progress: bool) -> list[tuple[ParsedDocument, str]]:
+def _parse_all(paths: list[Path], report: BuildReport, progress: bool,
+               cache: ParseCache | None = None) -> list[tuple[ParsedDocument, str]]:
     sources, problems = discover(paths)
     report.problems.extend(problems)
     docs: list[tuple[ParsedDocument, str]] = []
@@ -79,7 +84,13 @@ def _parse_all(paths: list[Path], report: BuildReport, progress: bool) -> list[t
             digest = _sha256(src.path)
             if digest in seen_hash:
                 raise DocumentError(f"duplicate: same content as {seen_hash[digest]}")
-            parsed = read_document(src.path, src.meta)
+            ckey = cache.key(digest, src.meta) if cache else None
+            parsed = cache.get(ckey) if cache else None
+            if parsed is None:
+                parsed = read_document(src.path, src.meta)
+                if cache:
+                    cache.put(ckey, parsed)
+            parsed.doc.source = str(src.path)
             key = (normalize_symbol(parsed.doc.symbol), parsed.doc.language)
             if key in seen_symbol:
                 raise DocumentError(
@@ -157,7 +168,14 @@ def build_index(
     """
     report = BuildReport(index_dir=Path(index_dir))
     t0 = time.perf_counter()
-    docs = _parse_all([Path(p) for p in paths], report, progress)
+    parse_cache = None
+    if options.get("use_cache", True):
+        parse_cache = ParseCache(options.get("cache_path") or default_cache_path(Path(index_dir)))
+    try:
+        docs = _parse_all([Path(p) for p in paths], report, progress, parse_cache)
+    finally:
+        if parse_cache:
+            parse_cache.close()
     report.seconds["read"] = time.perf_counter() - t0
     return build_from_documents(docs, index_dir, report=report, progress=progress, **options)
 
@@ -193,17 +211,16 @@ def build_from_documents(
 
     t0 = time.perf_counter()
     encoder = encoder or load_encoder(model, backend)
+    cache = None
+    if use_cache:
+        cache = EmbeddingCache(cache_path or default_cache_path(index_dir), encoder.dim)
     texts = [p.text for p in paragraphs]
-    n_tokens = count_tokens(texts)
-    windows = [encoder.windows(t) for t in texts]
+    n_tokens, windows = prepare_with_cache(encoder, texts, cache)
     win_texts = [w for ws in windows for w in ws]
     vec2para = np.repeat(np.arange(len(texts), dtype=np.int32), [len(ws) for ws in windows])
     report.seconds["prepare"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cache = None
-    if use_cache:
-        cache = EmbeddingCache(cache_path or index_dir.parent / ".embedding-cache.sqlite", encoder.dim)
     # Length-sorted chunks: each chunk's batches hold texts of similar length (less padding).
     order = np.argsort([len(t) for t in win_texts], kind="stable")
     vectors = np.zeros((len(win_texts), encoder.dim), dtype=np.float32)

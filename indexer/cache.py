@@ -8,7 +8,9 @@ path the user gives with ``--cache``); it survives index rebuilds and swaps.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,9 @@ class EmbeddingCache:
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS emb (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+        # Per paragraph text: tiktoken count and the character spans of its embedding windows.
+        self.db.execute("CREATE TABLE IF NOT EXISTS prepared (key BLOB PRIMARY KEY, n_tokens INTEGER NOT NULL, "
+                        "spans TEXT NOT NULL)")
 
     def get_many(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
@@ -58,6 +63,41 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+def prepare_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None) -> tuple[list[int], list[list[str]]]:
+    """Token counts (tiktoken) and embedding windows of ``texts``, taking what the cache has."""
+    from indexer.tokens import count_tokens
+
+    if cache is None:
+        return count_tokens(texts), encoder.windows_many(texts)
+    ident = "prep\x00" + cache_identity(encoder)
+    keys = [text_key(ident, t) for t in texts]
+    found: dict[bytes, tuple[int, list]] = {}
+    uniq = list(dict.fromkeys(keys))
+    for i in range(0, len(uniq), _CHUNK):
+        chunk = uniq[i : i + _CHUNK]
+        q = f"SELECT key, n_tokens, spans FROM prepared WHERE key IN ({','.join('?' * len(chunk))})"
+        for key, n, spans in cache.db.execute(q, chunk):
+            found[key] = (n, json.loads(spans))
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    if missing:
+        m_texts = [texts[i] for i in missing]
+        counts, wins = count_tokens(m_texts), encoder.windows_many(m_texts)
+        rows = []
+        for i, t, n, ws in zip(missing, m_texts, counts, wins, strict=True):
+            spans, pos = [], 0
+            for w in ws:  # windows are verbatim, overlapping slices in order
+                start = t.index(w, pos)
+                spans.append((start, start + len(w)))
+                pos = start + 1
+            found[keys[i]] = (n, spans)
+            rows.append((keys[i], n, json.dumps(spans)))
+        with cache.db:
+            cache.db.executemany("INSERT OR REPLACE INTO prepared (key, n_tokens, spans) VALUES (?, ?, ?)", rows)
+    n_tokens = [found[k][0] for k in keys]
+    windows = [[t[a:b] for a, b in found[k][1]] for t, k in zip(texts, keys, strict=True)]
+    return n_tokens, windows
 
 
 def embed_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
@@ -85,3 +125,52 @@ def embed_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None, *,
         pos = {keys[i]: j for j, i in enumerate(order)}
         out[missing] = vecs[[pos[keys[i]] for i in missing]]
     return out, len(missing)
+
+
+def _reader_version() -> str:
+    """Hash of the code that turns files into paragraphs: a change to it invalidates parsed documents."""
+    import parasearch.types
+    from indexer import paragraphs, readers
+
+    h = hashlib.blake2b(digest_size=12)
+    sources = [Path(paragraphs.__file__), Path(parasearch.types.__file__),
+               *sorted(Path(readers.__file__).parent.glob("*.py"))]
+    for f in sources:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+class ParseCache:
+    """Parsed documents keyed by file content, manifest metadata and the readers' code.
+
+    Lives in the embedding cache's SQLite file. A rebuild of an unchanged corpus
+    then neither parses nor embeds again; files that failed are always read again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS parsed (key BLOB PRIMARY KEY, doc TEXT NOT NULL)")
+        self.version = _reader_version()
+
+    def key(self, digest: str, meta: dict) -> bytes:
+        raw = f"{self.version}\x00{digest}\x00{json.dumps(meta, sort_keys=True, ensure_ascii=False)}"
+        return hashlib.blake2b(raw.encode(), digest_size=20).digest()
+
+    def get(self, key: bytes):
+        from parasearch.types import Document, Paragraph, ParsedDocument
+
+        row = self.db.execute("SELECT doc FROM parsed WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        d = json.loads(row[0])
+        return ParsedDocument(Document(**d["doc"]), [Paragraph(**p) for p in d["paragraphs"]], d["warnings"])
+
+    def put(self, key: bytes, parsed) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO parsed (key, doc) VALUES (?, ?)",
+                            (key, json.dumps(asdict(parsed), ensure_ascii=False)))
+
+    def close(self) -> None:
+        self.db.close()

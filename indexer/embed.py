@@ -34,6 +34,8 @@ class Encoder(Protocol):
 
     def windows(self, text: str) -> list[str]: ...
 
+    def windows_many(self, texts: list[str]) -> list[list[str]]: ...  # one batched tokenizer call
+
 
 def model_identity(path: str) -> str:
     """A short hash of a model directory's configuration and weight sizes."""
@@ -88,6 +90,11 @@ class SentenceTransformerEncoder:
     def windows(self, text: str) -> list[str]:
         return split_windows(self.tokenizer, text, self.max_tokens)
 
+    def windows_many(self, texts: list[str]) -> list[list[str]]:
+        offsets = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
+                                 truncation=False)["offset_mapping"]
+        return [cut_windows(t, o, self.max_tokens) for t, o in zip(texts, offsets, strict=True)]
+
 
 def split_windows(tokenizer, text: str, max_tokens: int, overlap: int = WINDOW_OVERLAP) -> list[str]:
     """Split ``text`` into overlapping windows of at most ``max_tokens`` word pieces.
@@ -96,7 +103,11 @@ def split_windows(tokenizer, text: str, max_tokens: int, overlap: int = WINDOW_O
     tokenizer), so every window is a verbatim slice of the paragraph.
     """
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
-    offsets = enc["offset_mapping"]
+    return cut_windows(text, enc["offset_mapping"], max_tokens, overlap)
+
+
+def cut_windows(text: str, offsets, max_tokens: int, overlap: int = WINDOW_OVERLAP) -> list[str]:
+    """Windows of ``text`` from its word pieces' character ``offsets`` (see :func:`split_windows`)."""
     if len(offsets) <= max_tokens:
         return [text]
     step = max(1, max_tokens - overlap)

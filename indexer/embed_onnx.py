@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import model_identity, split_windows
+from indexer.embed import cut_windows, model_identity, split_windows
 from parasearch.config import offline, resolve_model
 
 log = logging.getLogger("parasearch.onnx")
@@ -185,9 +185,8 @@ class _Tokenizer:
         from tokenizers import Tokenizer
 
         self.raw = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.raw.no_padding()
+        self.raw.no_padding()  # tokenizer.json pads and truncates to 128: the encoder does both itself
         self.raw.no_truncation()
-        self.lock = threading.Lock()  # truncation settings are per tokenizer object
 
     def __call__(self, text, *, add_special_tokens: bool = True, return_offsets_mapping: bool = False,
                  truncation: bool = False) -> dict:
@@ -272,10 +271,16 @@ class OnnxEncoder:
 
     # -- the Encoder protocol ----------------------------------------------------------------------
     def token_lengths(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self._enc.encode_batch(texts, add_special_tokens=False)]
+        return [len(e) for e in self._enc.encode_batch(texts, add_special_tokens=False)]
 
     def windows(self, text: str) -> list[str]:
         return split_windows(self.tokenizer, text, self.max_tokens)
+
+    def windows_many(self, texts: list[str]) -> list[list[str]]:
+        encs = self._enc.encode_batch(texts, add_special_tokens=False)
+        # len(e) stays in Rust; offsets (a Python list per token) are fetched only for the long paragraphs.
+        return [[t] if len(e) <= self.max_tokens else cut_windows(t, e.offsets, self.max_tokens)
+                for t, e in zip(texts, encs, strict=True)]
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Normalised embeddings of ``texts`` (in order).

@@ -123,6 +123,19 @@ def test_rebuild_uses_the_embedding_cache(tmp_path, encoder):
                         progress=False)
     assert first.embedded_now == first.vectors > 0
     assert again.embedded_now == 0 and again.vectors == first.vectors
+    # An edited paragraph is read and embedded again; nothing else is.
+    edited = tmp_path / "CTOC_COP_WG.2_2013_5.md"
+    edited.write_text(CTOC_MD.read_text(encoding="utf-8").replace(
+        "9. States should consider setting up special facilities", "9. States should set up special facilities"),
+        encoding="utf-8")
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"file": edited.name, "symbol": "CTOC/COP/WG.2/2013/5"}))
+    third = build_index([edited], tmp_path / "idx", encoder=encoder, cache_path=tmp_path / "c.sqlite",
+                        progress=False)
+    assert third.embedded_now == 1
+    from service.index import LoadedIndex
+
+    row = LoadedIndex(tmp_path / "idx").paragraph(0, "9")
+    assert row.text.startswith("States should set up special facilities")
 
 
 def test_long_paragraph_is_embedded_in_windows_and_returned_once(tmp_path, encoder):
