@@ -43,6 +43,9 @@ class HashEncoder:
     def windows(self, text: str) -> list[str]:
         return [text]
 
+    def windows_many(self, texts: list[str]) -> list[list[str]]:
+        return [self.windows(t) for t in texts]
+
 
 class FixedSearcher:
     """Returns the same prepared results for a query, whatever the mode."""
