@@ -23,4 +23,9 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
     if model is None:
         model = built["path"] if Path(built.get("path", "")).exists() else built["name"]
     encoder = load_encoder(model, backend)  # None: $PARASEARCH_ENCODER, else the default backend
+    if encoder.backend == "torch":
+        import torch
+
+        # One query at a time per request thread: PyTorch's own thread pool only fights the server's threads.
+        torch.set_num_threads(1)
     return SearchEngine(index, encoder)

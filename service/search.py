@@ -179,7 +179,7 @@ class SearchEngine:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         weight = None if para_mask is None else para_mask.astype(np.float32)
         docs, scores = ix.bm25.retrieve([qterms], k=min(n, ix.n_paragraphs), show_progress=False,
-                                        weight_mask=weight, n_threads=1)
+                                        weight_mask=weight, n_threads=0)  # 0: inline, no thread per query
         keep = scores[0] > 0
         return docs[0][keep].astype(np.int64), scores[0][keep]
 
