@@ -42,15 +42,17 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.engine import load_engine
     from service.index import IndexError_
+    from service.search import EngineError
 
-    try:
-        app = create_app(args.index, model=args.model)
-        print(f"parasearch: serving {args.index} at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
-    except IndexError_ as exc:
+    try:  # load before serving, so a missing or incompatible index is a message, not a traceback
+        engine = load_engine(args.index, model=args.model)
+    except (IndexError_, EngineError) as exc:
         print(f"parasearch: {exc}", file=sys.stderr)
         return 2
+    print(f"parasearch: serving {args.index} at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(engine=engine), host=args.host, port=args.port, log_level=args.log_level, workers=1)
     return 0
 
 

@@ -74,6 +74,7 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
 
 def register_routes(app: FastAPI) -> None:
     app.include_router(answer_router)  # POST /answer, POST /answer/stream
+
     @app.get("/search", response_model=SearchResponse, tags=["search"],
              summary="Ranked paragraphs for a question, each with its citation")
     def search(

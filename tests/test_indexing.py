@@ -170,3 +170,9 @@ def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, ctoc_ind
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(EngineError, match="built with model bge-small-en-v1.5"):
         SearchEngine(LoadedIndex(idx), encoder)
+
+
+def test_serve_without_an_index_says_so(tmp_path):
+    r = _cli("serve", "--index", str(tmp_path / "none"), "--port", "1")
+    assert r.returncode == 2
+    assert "no index at" in r.stderr and "parasearch index" in r.stderr and "Traceback" not in r.stderr
