@@ -184,24 +184,19 @@ class SearchEngine:
         return docs[0][keep].astype(np.int64), scores[0][keep]
 
     # -- the search -----------------------------------------------------------------------------
-    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, dict]:
-        """Paragraph ids best first, and per-mode {id: (rank, score)} for the debug field."""
-        per_mode: dict[str, dict[int, tuple[int, float]]] = {}
-        lists = []
+    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None
+                ) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Paragraph ids best first, and each mode's (ids, scores) best first, for the debug field."""
+        per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if mode in ("dense", "hybrid"):
-            ids, sc = self.dense(query, n, para_mask)
-            per_mode["dense"] = {int(i): (r + 1, float(s)) for r, (i, s) in enumerate(zip(ids, sc, strict=True))}
-            lists.append(ids)
+            per_mode["dense"] = self.dense(query, n, para_mask)
         if mode in ("bm25", "hybrid"):
-            ids, sc = self.bm25(query, n, para_mask)
-            per_mode["bm25"] = {int(i): (r + 1, float(s)) for r, (i, s) in enumerate(zip(ids, sc, strict=True))}
-            lists.append(ids)
+            per_mode["bm25"] = self.bm25(query, n, para_mask)
         if mode != "hybrid":
-            return lists[0], per_mode
-        uniq, fused = fuse_convex(lists[0], np.array([v[1] for v in per_mode["dense"].values()]),
-                                  lists[1], np.array([v[1] for v in per_mode["bm25"].values()]))
+            return per_mode[mode][0], per_mode
+        uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"])
         order = np.argsort(-fused, kind="stable")
-        per_mode["fused"] = {int(uniq[i]): (r + 1, float(fused[i])) for r, i in enumerate(order)}
+        per_mode["fused"] = (uniq[order], fused[order])
         return uniq[order], per_mode
 
     def _collapse(self, ids: np.ndarray, para_mask: np.ndarray | None, k: int,
@@ -280,7 +275,11 @@ class SearchEngine:
         qterms = query_terms(text_query) if snippets else set()
         hits = []
         for rank, (shown, hit, also) in enumerate(picked, 1):
-            scores = {m: {"rank": v[hit][0], "score": round(v[hit][1], 6)} for m, v in per_mode.items() if hit in v}
+            scores = {}
+            for m, (ids_m, scores_m) in per_mode.items():
+                at = np.flatnonzero(ids_m == hit)
+                if len(at):
+                    scores[m] = {"rank": int(at[0]) + 1, "score": round(float(scores_m[at[0]]), 6)}
             if hit in exact:
                 scores["reference"] = {"rank": 1, "score": 1.0}
             main = scores.get("fused") or scores.get(mode) or scores.get("reference") or {"score": 0.0}
