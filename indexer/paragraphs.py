@@ -395,14 +395,16 @@ class ParagraphAssembler:
             self._new(NUMBERED, n, text)
             return "body"
         if 1 <= n <= last and self.paras:
-            # restarted list inside the body: pending until we know whether the body goes on
-            anchor = self._anchor()
-            item = _Para(ANNEX, n, [text], self.section, self.section_no, self.annex, restart=True)
-            anchor.run.append(item)
-            self.cur = item
-            return "fold"
+            return self._fold_restart(n, text)
         self.continuation(raw)
         return "text"
+
+    def _fold_restart(self, n: int, text: str) -> str:
+        """A restarted list inside the body: pending until we know whether the body goes on."""
+        item = _Para(ANNEX, n, [text], self.section, self.section_no, self.annex, restart=True)
+        self._anchor().run.append(item)
+        self.cur = item
+        return "fold"
 
     def _enter_sect_mode(self) -> None:
         """Numbering restarts at 1 right under a marked heading (``II``, ``B``) in the body, as
@@ -436,11 +438,7 @@ class ParagraphAssembler:
             p.para = self._sect_para(key, n)
             return "body"
         if 1 <= n <= last and self.paras:
-            anchor = self._anchor()
-            item = _Para(ANNEX, n, [text], self.section, self.section_no, self.annex, restart=True)
-            anchor.run.append(item)
-            self.cur = item
-            return "fold"
+            return self._fold_restart(n, text)
         self.continuation(raw)
         return "text"
 
