@@ -42,7 +42,7 @@ def encoder_throughput(index_dir: Path, n: int, backends: list[str], *, rounds: 
 def _throughput(texts: list[str], encoders: dict, load_s: dict, backends: list[str], rounds: int, batch_size: int,
                 threads: int | None) -> dict:
     first = encoders[backends[0]]
-    windows = [first.windows(t) for t in texts]
+    windows = first.windows_many(texts)
     flat = [w for ws in windows for w in ws]
     first_win = np.cumsum([0] + [len(ws) for ws in windows])[:-1]
     n_tokens = int(sum(first.token_lengths(flat)))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import SCIFACT, all_paragraphs, dev_questions, log
-from indexer.cache import EmbeddingCache, embed_with_cache
+from indexer.cache import EmbeddingCache, embed_sorted
 from indexer.embed import Encoder, load_encoder
 from parasearch.types import normalize_symbol
 
@@ -38,14 +38,10 @@ def bench_cache_path() -> Path:
 
 def embed_windows(encoder: Encoder, texts: list[str], cache: EmbeddingCache | None) -> tuple[np.ndarray, np.ndarray]:
     """Vectors of every window of ``texts`` (length-sorted chunks, like the build) and each window's text row."""
-    windows = [encoder.windows(t) for t in texts]
+    windows = encoder.windows_many(texts)
     flat = [w for ws in windows for w in ws]
     owner = np.repeat(np.arange(len(texts)), [len(ws) for ws in windows])
-    order = np.argsort([len(w) for w in flat], kind="stable")
-    vecs = np.zeros((len(flat), encoder.dim), dtype=np.float32)
-    for start in range(0, len(order), 2048):
-        idx = order[start : start + 2048]
-        vecs[idx], _ = embed_with_cache(encoder, [flat[i] for i in idx], cache)
+    vecs, _ = embed_sorted(encoder, flat, cache)
     return vecs, owner
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from indexer.cache import EmbeddingCache, ParseCache, embed_with_cache, prepare_with_cache
+from indexer.cache import EmbeddingCache, ParseCache, embed_sorted, prepare_with_cache
 from indexer.corpus import Problem, discover
 from indexer.embed import Encoder, describe, load_encoder
 from indexer.readers import read_document
@@ -27,7 +27,6 @@ from parasearch.analysis import terms
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
 
 INDEX_TYPES = ("flat", "hnsw")
-EMBED_CHUNK = 1024  # windows per progress step (each chunk is length-homogeneous)
 
 
 @dataclass
@@ -221,17 +220,7 @@ def build_from_documents(
     report.seconds["prepare"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    # Length-sorted chunks: each chunk's batches hold texts of similar length (less padding).
-    order = np.argsort([len(t) for t in win_texts], kind="stable")
-    vectors = np.zeros((len(win_texts), encoder.dim), dtype=np.float32)
-    bar = tqdm(total=len(win_texts), desc="Embedding", unit="para", disable=not progress, smoothing=0.1)
-    for start in range(0, len(order), EMBED_CHUNK):
-        idx = order[start : start + EMBED_CHUNK]
-        vecs, fresh = embed_with_cache(encoder, [win_texts[i] for i in idx], cache, batch_size=batch_size)
-        vectors[idx] = vecs
-        report.embedded_now += fresh
-        bar.update(len(idx))
-    bar.close()
+    vectors, report.embedded_now = embed_sorted(encoder, win_texts, cache, batch_size=batch_size, progress=progress)
     if cache is not None:
         cache.close()
     report.seconds["embed"] = time.perf_counter() - t0

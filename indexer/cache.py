@@ -174,3 +174,26 @@ class ParseCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+EMBED_CHUNK = 1024  # texts per progress step (each chunk is length-homogeneous)
+
+
+def embed_sorted(encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
+                 progress: bool = False) -> tuple[np.ndarray, int]:
+    """Embed ``texts`` in length-sorted chunks (batches of similar length pad less), through the cache.
+
+    Returns the vectors in the order of ``texts`` and how many were embedded now (not from the cache).
+    """
+    from tqdm import tqdm
+
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    fresh_total = 0
+    with tqdm(total=len(texts), desc="Embedding", unit="para", disable=not progress, smoothing=0.1) as bar:
+        for start in range(0, len(order), EMBED_CHUNK):
+            idx = order[start : start + EMBED_CHUNK]
+            vectors[idx], fresh = embed_with_cache(encoder, [texts[i] for i in idx], cache, batch_size=batch_size)
+            fresh_total += fresh
+            bar.update(len(idx))
+    return vectors, fresh_total

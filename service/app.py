@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from parasearch.config import DEFAULT_INDEX
 from service.answer_routes import router as answer_router
 from service.deps import Engine, search_filters, to_response
 from service.engine import load_engine
@@ -51,7 +51,7 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
         if engine is not None:
             app.state.engine = engine
         else:
-            directory = index_dir or Path(os.environ.get("PARASEARCH_INDEX", ".index/default"))
+            directory = index_dir or DEFAULT_INDEX  # $PARASEARCH_INDEX, else .index/default
             app.state.engine = load_engine(directory, model=model)
         yield
 

@@ -75,6 +75,14 @@ def mini_index(tmp_path_factory, encoder, corpus_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ctoc_engine(ctoc_index, encoder):
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    return SearchEngine(LoadedIndex(ctoc_index), encoder)
+
+
+@pytest.fixture(scope="session")
 def mini_engine(mini_index, encoder):
     from service.index import LoadedIndex
     from service.search import SearchEngine

@@ -19,11 +19,8 @@ ABSENT = [
 
 
 @pytest.fixture(scope="module")
-def engine(ctoc_index, encoder):
-    from service.index import LoadedIndex
-    from service.search import SearchEngine
-
-    return SearchEngine(LoadedIndex(ctoc_index), encoder)
+def engine(ctoc_engine):
+    return ctoc_engine
 
 
 def paragraph_text(engine, symbol: str, para: str) -> str:

@@ -153,11 +153,8 @@ def client(url: str, model: str, **kw) -> LLMClient:
 
 
 @pytest.fixture(scope="module")
-def engine(ctoc_index, encoder):
-    from service.index import LoadedIndex
-    from service.search import SearchEngine
-
-    return SearchEngine(LoadedIndex(ctoc_index), encoder)
+def engine(ctoc_engine):
+    return ctoc_engine
 
 
 def real_paragraph(engine, symbol: str, para: str) -> str:

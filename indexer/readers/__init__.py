@@ -27,6 +27,14 @@ SUFFIXES = {
 MANIFEST_FIELDS = ("symbol", "title", "date", "body", "type", "language")
 
 
+def read_utf8(path: Path, what: str) -> str:
+    """The text of ``path`` (a BOM dropped), or a DocumentError naming ``what`` could not be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"cannot read {what}: {exc}") from exc
+
+
 def supported(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
 

@@ -29,7 +29,8 @@ from indexer.paragraphs import (
     heading_rank,
     segment_text,
 )
-from parasearch.types import Document, DocumentError, ParsedDocument
+from indexer.readers import read_utf8
+from parasearch.types import Document, ParsedDocument
 
 _FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _MD_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
@@ -41,11 +42,7 @@ BODY_WORDS = re.compile(
 
 
 def read(path: Path) -> ParsedDocument:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"cannot read markdown: {exc}") from exc
-    return read_markdown(text, str(path))
+    return read_markdown(read_utf8(path, "markdown"), str(path))
 
 
 def read_markdown(text: str, source: str = "") -> ParsedDocument:

@@ -45,18 +45,14 @@ from pathlib import Path
 
 from indexer.paragraphs import TOC_LEADER_RE, ParagraphAssembler, heading_rank, segment_text
 from indexer.readers import markdown as md_reader
-from indexer.readers import pdftext
-from parasearch.types import Document, DocumentError, Paragraph, ParsedDocument
+from indexer.readers import pdftext, read_utf8
+from parasearch.types import Document, Paragraph, ParsedDocument
 
 _BLOCK_NUM_RE = re.compile(r"^(\d{1,4})\.\s+(\S.*)$", re.DOTALL)
 
 
 def read(path: Path) -> ParsedDocument:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"cannot read text: {exc}") from exc
-    return read_plaintext(text, str(path))
+    return read_plaintext(read_utf8(path, "text"), str(path))
 
 
 def read_plaintext(text: str, source: str = "") -> ParsedDocument:
