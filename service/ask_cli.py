@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from parasearch.config import DEFAULT_INDEX
+from service.answer import ANSWER_K
 
 WIDTH = 100
 
@@ -19,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
     p.add_argument("--model", help="query model (default: the one the index was built with)")
-    p.add_argument("-k", type=int, default=5, help="passages to answer from, 1-20 (default 5)")
+    p.add_argument("-k", type=int, default=ANSWER_K, help=f"passages to answer from, 1-20 (default {ANSWER_K})")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     p.add_argument("--no-llm", action="store_true", help="the extractive answer even when PARASEARCH_LLM_URL is set")
     p.add_argument("--stream", action="store_true", help="print each sentence as soon as it is ready")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from service.answer import ANSWER_K
+
 
 class Citation(BaseModel):
     symbol: str = Field(examples=["CTOC/COP/WG.2/2013/5"])
@@ -111,7 +113,7 @@ class AnswerFilters(BaseModel):
 class AnswerRequest(BaseModel):
     question: str = Field(min_length=1, max_length=1000, examples=["What did the Working Group recommend on "
                                                                      "protecting witnesses' families?"])
-    k: int = Field(default=5, ge=1, le=20, description="Passages retrieved and given to the answerer")
+    k: int = Field(default=ANSWER_K, ge=1, le=20, description="Passages retrieved and given to the answerer")
     filters: AnswerFilters | None = None
     mode: str = Field(default="hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrieval mode")
 

@@ -114,6 +114,49 @@ def test_repeated_paragraph_is_shown_once_from_the_newest(mini_engine, mini_inde
     assert (hits[0].row.symbol, hits[0].row.para) == (old_sym, old_para) and not hits[0].also_in
 
 
+def test_a_year_the_question_names_picks_that_years_repeat(mini_engine, mini_index):
+    text, old_sym, old_para, new_sym, new_para = _repeated_pair(mini_index)  # 78/229 is of 2023, 80/229 of 2025
+    query = f"In its 2023 resolution, what did the General Assembly say? {text[:200]}"
+    hit = next(h for h in mini_engine.search(query, k=10).hits
+               if (h.row.symbol, h.row.para) in {(old_sym, old_para), (new_sym, new_para)})
+    assert (hit.row.symbol, hit.row.para) == (old_sym, old_para)  # cited as the 2023 resolution asked about
+    assert (new_sym, new_para) in {(a.symbol, a.para) for a in hit.also_in}
+
+
+@pytest.mark.parametrize(("query", "years"), [
+    ("in its 2024 resolution", [2024]),
+    ("resolutions from 2020 to 2023", [2020, 2021, 2022, 2023]),
+    ("between 2019\u20132020", [2019, 2020]),
+    ("A/RES/79/191 para 59", []),  # document numbers are not years
+    ("S/RES/2672 (2023)", [2023]),
+    ("856.4 million dollars in 2014", [2014]),
+])
+def test_years_a_query_names(query, years):
+    from service.search import query_years
+
+    assert query_years(query) == years
+
+
+def test_query_language_among_the_index_languages():
+    from service.language import QueryLanguage
+
+    ql = QueryLanguage(["en", "fr", "es"])
+    assert ql.detect("Quelle pause humanitaire le Conseil de sécurité a-t-il demandée ?") == "fr"
+    assert ql.detect("¿Por cuánto tiempo autorizó el Consejo de Seguridad la misión?") == "es"
+    assert ql.detect("What did the Security Council decide about Haiti?") == "en"
+    assert ql.detect("A/RES/79/191 para 59") is None  # unsure: no preference
+    assert not QueryLanguage(["en"]).active and QueryLanguage(["en"]).detect("Quelle pause ?") is None
+
+
+def test_a_question_in_french_is_answered_from_the_french_version(mini_engine):
+    ix = mini_engine.index
+    fr = mini_engine.search("Le Conseil de sécurité a-t-il prolongé l'acheminement de l'aide humanitaire à "
+                            "travers les frontières en Syrie ?", k=3).hits
+    assert fr[0].row.symbol == "S/RES/2672 (2023)" and ix.doc_lang[ix.para_doc[fr[0].row.id]] == "fr"
+    en = mini_engine.search("Did the Security Council extend cross-border humanitarian aid into Syria?", k=3).hits
+    assert en[0].row.symbol == "S/RES/2672 (2023)" and ix.doc_lang[ix.para_doc[en[0].row.id]] == "en"
+
+
 def test_snippet_marks_terms_and_escapes_markup(tmp_path, encoder):
     from indexer.build import build_index
     from service.index import LoadedIndex

@@ -237,7 +237,7 @@
       const res = await fetch("answer", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ question: p.get("q"), k: 5, filters: answerFilters(p), mode: "hybrid" }),
+        body: JSON.stringify({ question: p.get("q"), filters: answerFilters(p), mode: "hybrid" }),
         signal,
       });
       if (res.status === 404 || res.status === 405) {
