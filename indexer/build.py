@@ -23,7 +23,7 @@ from indexer.corpus import Problem, discover
 from indexer.embed import Encoder, describe, load_encoder
 from indexer.readers import read_document
 from parasearch import indexfiles
-from parasearch.analysis import terms
+from parasearch.analysis import ANALYSIS_VERSION, terms
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
 
 INDEX_TYPES = ("flat", "hnsw")
@@ -146,11 +146,12 @@ def _build_faiss(vectors: np.ndarray, index_type: str):
     return index
 
 
-def _build_bm25(texts: list[str], out: Path) -> None:
+def _build_bm25(texts: list[str], languages: list[str], out: Path) -> None:
+    """BM25 over the paragraphs, each analysed in its document's language (parasearch.analysis)."""
     import bm25s
 
     retriever = bm25s.BM25(k1=0.9, b=0.4)
-    retriever.index([terms(t) for t in texts], show_progress=False)
+    retriever.index([terms(t, lang) for t, lang in zip(texts, languages, strict=True)], show_progress=False)
     retriever.save(str(out))
 
 
@@ -231,13 +232,15 @@ def build_from_documents(
         faiss.write_index(_build_faiss(vectors, index_type), str(gen / indexfiles.VECTORS))
         np.save(gen / indexfiles.VEC2PARA, vec2para)
         _write_store(gen / indexfiles.STORE, docs, n_tokens, [len(ws) for ws in windows])
-        _build_bm25(texts, gen / indexfiles.BM25_DIR)
+        languages = [parsed.doc.language for parsed, _ in docs for _p in parsed.paragraphs]
+        _build_bm25(texts, languages, gen / indexfiles.BM25_DIR)
         report.documents, report.paragraphs, report.vectors = len(docs), len(texts), len(win_texts)
         report.seconds["write"] = time.perf_counter() - t0
         manifest = {
             "format": indexfiles.FORMAT_VERSION,
             "model": describe(encoder),
             "index_type": index_type,
+            "analysis": {"version": ANALYSIS_VERSION, "bm25": "per document language"},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "counts": {"documents": report.documents, "paragraphs": report.paragraphs,
                        "vectors": report.vectors},

@@ -2,8 +2,11 @@
 
 Tokens keep what delegates type to find a document: symbols and numbers such
 as ``2672``, ``79/191``, ``WG.2``, ``A/RES/79/191`` survive whole (and their
-parts are indexed too), words are lower-cased, English stop words dropped and
-the rest stemmed with PyStemmer's English (Porter2) stemmer.
+parts are indexed too), words are lower-cased, stop words dropped and the rest
+stemmed with PyStemmer's Snowball stemmer for the text's language: English
+(Porter2, Lucene's stop words) by default; French, Spanish and Russian (bm25s's
+stop word lists) and Arabic (no stop words) for documents and queries in those
+languages. Other languages are lower-cased and split only.
 """
 
 from __future__ import annotations
@@ -13,12 +16,25 @@ import unicodedata
 from functools import lru_cache
 
 import Stemmer
+from bm25s.stopwords import STOPWORDS_FRENCH, STOPWORDS_RUSSIAN, STOPWORDS_SPANISH
+
+# The BM25 index records this in its manifest; indexes without it analysed every text as English (version 1).
+ANALYSIS_VERSION = 2
+DEFAULT_LANGUAGE = "en"
 
 # Lucene's English stop words (as used by the Anserini BM25 baselines).
 STOP_WORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their then there "
     "these they this to was will with".split()
 )
+# language code -> (Snowball algorithm or None, stop words)
+LANGUAGES: dict[str, tuple[str | None, frozenset[str]]] = {
+    "en": ("english", STOP_WORDS),
+    "fr": ("french", frozenset(STOPWORDS_FRENCH)),
+    "es": ("spanish", frozenset(STOPWORDS_SPANISH)),
+    "ru": ("russian", frozenset(STOPWORDS_RUSSIAN)),
+    "ar": ("arabic", frozenset()),
+}
 
 # A "word" is a run of letters/digits, optionally joined by . / - when digits or
 # capitals are involved (symbols, references, numbers): 79/191, WG.2, A/RES/79/191.
@@ -26,19 +42,23 @@ _TOKEN_RE = re.compile(r"\w+(?:[./-]\w+)*", re.UNICODE)
 _HAS_DIGIT = re.compile(r"\d")
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
+@lru_cache(maxsize=64)
+def _analyzer(language: str | None) -> tuple:
+    """(stem function, stop words) for a language code; unknown languages: no stemming, no stop words."""
+    algorithm, stop = LANGUAGES.get((language or DEFAULT_LANGUAGE).lower(), (None, frozenset()))
+    if algorithm is None:
+        return (lambda w: w), stop
+    return Stemmer.Stemmer(algorithm).stemWord, stop
 
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def terms(text: str) -> list[str]:
-    """Index/query terms of ``text``: stemmed words plus whole symbols and references."""
+def terms(text: str, language: str | None = DEFAULT_LANGUAGE) -> list[str]:
+    """Index/query terms of ``text`` (in ``language``): stemmed words plus whole symbols and references."""
     out: list[str] = []
-    stem = _stemmer().stemWord
+    stem, stop = _analyzer(language)
     for m in _TOKEN_RE.finditer(_fold(text)):
         tok = m.group(0)
         if any(c in tok for c in "./-"):
@@ -48,15 +68,15 @@ def terms(text: str) -> list[str]:
         else:
             parts = [tok]
         for p in parts:
-            if p in STOP_WORDS or p == "_":
+            if p in stop or p == "_":
                 continue
             out.append(p if _HAS_DIGIT.search(p) else stem(p))
     return out
 
 
-def word_spans(text: str) -> list[tuple[int, int, str]]:
+def word_spans(text: str, language: str | None = DEFAULT_LANGUAGE) -> list[tuple[int, int, str]]:
     """(start, end, stemmed term) for each word of ``text``: used to mark matches in snippets."""
-    stem = _stemmer().stemWord
+    stem, _ = _analyzer(language)
     spans = []
     for m in re.finditer(r"\w+", text):
         w = _fold(m.group(0))

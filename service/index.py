@@ -53,6 +53,8 @@ class LoadedIndex:
         self.dir = Path(index_dir)
         self.generation = indexfiles.current_generation(self.dir)
         self.manifest = indexfiles.read_manifest(self.dir)
+        # 1: every paragraph's BM25 terms were analysed as English; 2: in its document's language.
+        self.analysis_version = int(self.manifest.get("analysis", {}).get("version", 1))
         if self.manifest.get("format") != indexfiles.FORMAT_VERSION:
             raise IndexError_(
                 f"index at {self.dir} has format {self.manifest.get('format')}, this version reads "

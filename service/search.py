@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import bm25s
 import numpy as np
 
-from parasearch.analysis import terms
+from parasearch.analysis import DEFAULT_LANGUAGE, terms
 from parasearch.types import normalize_symbol
 from service.index import LoadedIndex, ParagraphRow
 from service.language import QueryLanguage
@@ -148,7 +148,10 @@ class SearchEngine:
             )
         self.index = index
         self.encoder = encoder
-        self.query_language = QueryLanguage(sorted(set(index.doc_lang.tolist())))
+        languages = sorted(set(index.doc_lang.tolist()))
+        self.query_language = QueryLanguage(languages)
+        # How query terms are analysed when the query's language is not known: the index's one language, or English.
+        self._default_language = languages[0] if len(languages) == 1 else DEFAULT_LANGUAGE
         # Only documents of several paragraphs: a one-paragraph record's title is already in its text
         # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10 by 0.024.
         self._meta_docs = index.doc_n_paragraphs > 1
@@ -217,9 +220,17 @@ class SearchEngine:
         first.sort()
         return pids[first][:n].astype(np.int64), pscores[first][:n]
 
-    def bm25(self, query: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def analysis_language(self, language: str | None) -> str:
+        """The language to analyse a query in, for BM25 and snippets (its own when known)."""
+        if self.index.analysis_version < 2:
+            return DEFAULT_LANGUAGE  # an index built when every text was analysed as English
+        return language or self._default_language
+
+    def bm25(self, query: str, n: int, para_mask: np.ndarray | None,
+             language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` paragraphs by BM25; ``language``: the query's, when known (see :meth:`analysis_language`)."""
         ix = self.index
-        qterms = terms(query)
+        qterms = terms(query, self.analysis_language(language))
         if not qterms or ix.n_paragraphs == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         weight = None if para_mask is None else para_mask.astype(np.float32)
@@ -228,15 +239,14 @@ class SearchEngine:
         keep = scores[0] > 0
         return docs[0][keep].astype(np.int64), scores[0][keep]
 
-    def _metadata_prior(self, query: str, ids: np.ndarray) -> np.ndarray | float:
+    def _metadata_prior(self, query: str, ids: np.ndarray, lang: str | None) -> np.ndarray | float:
         """What the query says about the documents it wants, as fused-score points per paragraph in ``ids``:
         its language (``LANGUAGE_BOOST``), the years it names (``YEAR_BOOST``, for documents of that year) and
         how well it matches their title, body and type (``META_WEIGHT``)."""
         ix = self.index
         docs = ix.para_doc[ids]
         prior: np.ndarray | float = 0.0
-        lang = self.query_language.detect(query)
-        if lang is not None:
+        if lang is not None and self.query_language.active:
             prior = prior + LANGUAGE_BOOST * (ix.doc_lang[docs] == lang)
         if META_WEIGHT and self._meta_docs.any():
             prior = prior + META_WEIGHT * self._doc_meta_scores(query)[docs]
@@ -257,19 +267,27 @@ class SearchEngine:
             out[self._meta_docs] = (s - s.mean()) / std
         return out
 
+    def _snippet(self, row: ParagraphRow, query: str, qterms: dict[str, set[str]]) -> str:
+        lang = self.analysis_language(row.language)
+        if lang not in qterms:
+            qterms[lang] = query_terms(query, lang)
+        return highlight(row.text, qterms[lang], lang)
+
     # -- the search -----------------------------------------------------------------------------
-    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None
+    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None, lang: str | None = None
                 ) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
-        """Paragraph ids best first, and each mode's (ids, scores) best first, for the debug field."""
+        """Paragraph ids best first, and each mode's (ids, scores) best first, for the debug field.
+
+        ``lang``: the query's language when service.language is sure of it."""
         per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if mode in ("dense", "hybrid"):
             per_mode["dense"] = self.dense(query, n, para_mask)
         if mode in ("bm25", "hybrid"):
-            per_mode["bm25"] = self.bm25(query, n, para_mask)
+            per_mode["bm25"] = self.bm25(query, n, para_mask, lang)
         if mode != "hybrid":
             return per_mode[mode][0], per_mode
         uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"])
-        fused = fused + self._metadata_prior(query, uniq)
+        fused = fused + self._metadata_prior(query, uniq, lang)
         order = np.argsort(-fused, kind="stable")
         per_mode["fused"] = (uniq[order], fused[order])
         return uniq[order], per_mode
@@ -339,13 +357,14 @@ class SearchEngine:
         para_mask = None if dmask is None else dmask[ix.para_doc]
         n_allowed = ix.n_paragraphs if para_mask is None else int(para_mask.sum())
 
+        lang = self.query_language.detect(text_query) if text_query else None
         years = query_years(text_query)
         prefer_docs = np.isin(ix.doc_date_int // 10000, years) if years else None
         per_mode: dict = {}
         if text_query:
             n = max(100, 3 * k)
             while True:
-                ids, per_mode = self._ranked(text_query, mode, n, para_mask)
+                ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang)
                 picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
                                         prefer_docs)
                 if len(picked) >= k or n >= n_allowed:
@@ -357,7 +376,7 @@ class SearchEngine:
 
         wanted = {i for shown, _, also in picked for i in (shown, *also)}
         rows = ix.rows(sorted(wanted))
-        qterms = query_terms(text_query) if snippets else set()
+        qterms: dict[str, set[str]] = {}  # per language of the text it marks
         hits = []
         for rank, (shown, hit, also) in enumerate(picked, 1):
             scores = {}
@@ -371,7 +390,7 @@ class SearchEngine:
             hits.append(Hit(
                 row=rows[shown], rank=rank, score=float(main["score"]),
                 also_in=[rows[a] for a in also],
-                snippet=highlight(rows[shown].text, qterms) if snippets else "",
+                snippet=self._snippet(rows[shown], text_query, qterms) if snippets else "",
                 scores=scores,
             ))
         return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice)

@@ -157,6 +157,32 @@ def test_a_question_in_french_is_answered_from_the_french_version(mini_engine):
     assert en[0].row.symbol == "S/RES/2672 (2023)" and ix.doc_lang[ix.para_doc[en[0].row.id]] == "en"
 
 
+def test_french_snippets_mark_french_words(mini_engine):
+    hit = mini_engine.search("Le Conseil de sécurité a-t-il prolongé l'acheminement de l'aide humanitaire à "
+                             "travers les frontières en Syrie ?", k=1).hits[0]
+    assert hit.row.language == "fr" and "<mark>humanitaire</mark>" in hit.snippet
+
+
+def test_an_index_built_before_per_language_analysis_is_queried_in_english(tmp_path, mini_index, mini_engine,
+                                                                           encoder):
+    import json
+    import shutil
+
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    old = tmp_path / "old"
+    shutil.copytree(mini_index, old)
+    manifest = indexfiles.current_generation(old) / indexfiles.MANIFEST
+    data = json.loads(manifest.read_text())
+    assert data["analysis"]["version"] == 2
+    del data["analysis"]
+    manifest.write_text(json.dumps(data))
+    engine = SearchEngine(LoadedIndex(old), encoder)
+    assert engine.index.analysis_version == 1 and engine.analysis_language("fr") == "en"
+    assert mini_engine.analysis_language("fr") == "fr"
+
+
 def test_snippet_marks_terms_and_escapes_markup(tmp_path, encoder):
     from indexer.build import build_index
     from service.index import LoadedIndex
