@@ -38,7 +38,7 @@ class Document:
 
     symbol: str
     title: str = ""
-    date: str | None = None  # ISO 8601 (YYYY-MM-DD) when known
+    date: str | None = None  # ISO 8601 (YYYY-MM-DD) when known; YYYY when only the year is (year_from_symbol)
     body: str | None = None  # e.g. "General Assembly", "Security Council"
     type: str | None = None  # e.g. "resolution", "report", "draft resolution"
     language: str = "en"  # ISO 639-1
@@ -101,6 +101,28 @@ def normalize_symbol(symbol: str) -> str:
     """
     s = unicodedata.normalize("NFKC", symbol).lower()
     return re.sub(r"\s+", "", s)
+
+
+_HRC_SESSION = re.compile(r"^A/HRC/(\d{1,2})/", re.IGNORECASE)
+_GA_SESSION = re.compile(r"^A/(\d{2})/\d", re.IGNORECASE)  # A/65/162: a document of the 65th session
+_YEAR_IN_SYMBOL = re.compile(r"^E/CN\.\d+/((?:19|20)\d\d)/", re.IGNORECASE)  # E/CN.4/2001/66
+
+
+def year_from_symbol(symbol: str) -> int | None:
+    """The year a document was issued in, as its symbol tells it; None when it does not.
+
+    * ``A/HRC/40/59``: Human Rights Council, 40th session; three sessions a year since June 2006 -> 2019;
+    * ``A/65/162``: General Assembly, 65th session, which opens in September 1945 + 65; reports to it
+      are issued in the months before -> 2010;
+    * ``E/CN.4/2001/66``: the year is in the symbol -> 2001.
+    """
+    if m := _HRC_SESSION.match(symbol):
+        return 2006 + (int(m.group(1)) - 1) // 3
+    if m := _GA_SESSION.match(symbol):
+        return 1945 + int(m.group(1))
+    if m := _YEAR_IN_SYMBOL.match(symbol):
+        return int(m.group(1))
+    return None
 
 
 def normalize_text(text: str) -> str:

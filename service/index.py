@@ -84,9 +84,11 @@ class LoadedIndex:
         self.doc_body = np.array([(d[5] or "").lower() for d in docs], dtype=object)
         self.doc_type = np.array([(d[6] or "").lower() for d in docs], dtype=object)
         self.doc_lang = np.array([(d[7] or "").lower() for d in docs], dtype=object)
-        self.doc_date_int = np.array(
-            [int(d[4].replace("-", "")[:8].ljust(8, "0")) if d[4] else -1 for d in docs], dtype=np.int64
-        )
+        # A date as YYYYMMDD, -1 when unknown; a date known only to the year (or month) spans it: it starts at
+        # YYYY0000 and ends at YYYY1299, so a date filter keeps it when the ranges overlap.
+        digits = [d[4].replace("-", "")[:8] if d[4] else "" for d in docs]
+        self.doc_date_int = np.array([int(x.ljust(8, "0")) if x else -1 for x in digits], dtype=np.int64)
+        self.doc_date_end = np.array([int(x.ljust(8, "9")) if x else -1 for x in digits], dtype=np.int64)
         self.doc_n_paragraphs = np.array([d[8] for d in docs], dtype=np.int64)
         self.key_to_docs: dict[str, list[int]] = {}
         for d in docs:

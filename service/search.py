@@ -8,7 +8,6 @@ come back whenever ``k`` paragraphs match.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 
 from parasearch.analysis import DEFAULT_LANGUAGE, terms
 from parasearch.types import normalize_symbol
+from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
 from service.language import QueryLanguage
 from service.references import Reference, parse_reference
@@ -41,11 +41,6 @@ YEAR_BOOST = 1.0
 # - how well it matches the document's title, body, type and year (BM25 over those, z-normalised over all
 #   documents): 0.690 without, 0.710 with 0.25 (own questions 0.958 -> 0.969); 0.5 loses answers.
 META_WEIGHT = 0.25
-_YEAR = re.compile(r"(?<![\d/.-])(19[4-9]\d|20\d\d)(?![\d/])")
-_YEAR_SPAN = re.compile(
-    r"(?<![\d/.-])(19[4-9]\d|20\d\d)\s*(?:-|\u2013|to|through|until|and)\s*(19[4-9]\d|20\d\d)(?![\d/])"
-)
-
 
 def _zscore(scores: np.ndarray) -> np.ndarray:
     s = scores.astype(np.float64)
@@ -66,17 +61,6 @@ def fuse_convex(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.nd
     d_full[np.searchsorted(uniq, dense_ids)] = d
     b_full[np.searchsorted(uniq, bm25_ids)] = b
     return uniq, w * d_full + (1 - w) * b_full
-
-
-def query_years(query: str) -> list[int]:
-    """The years a query names: ``in 2020`` -> [2020]; a span ``from 2020 to 2023`` or ``2020-2023`` -> every
-    year of it (at most 12); document numbers (``A/RES/79/191``) and amounts are not years."""
-    years = {int(y) for y in _YEAR.findall(query)}
-    for a, b in _YEAR_SPAN.findall(query):
-        lo, hi = int(a), int(b)
-        if 0 < hi - lo <= 12:
-            years.update(range(lo, hi + 1))
-    return sorted(years)
 
 
 class EngineError(Exception):
@@ -191,7 +175,7 @@ class SearchEngine:
                 mask &= np.isin(column, [v.lower() for v in values])
         lo, hi = _date_int(filters.date_from, False), _date_int(filters.date_to, True)
         if lo is not None:
-            mask &= ix.doc_date_int >= lo
+            mask &= ix.doc_date_end >= lo
         if hi is not None:
             mask &= (ix.doc_date_int <= hi) & (ix.doc_date_int >= 0)
         return mask

@@ -38,3 +38,18 @@ def test_word_spans_use_the_same_stems():
     text = "Le Conseil demande une pause humanitaire"
     stems = {stem for _, _, stem in word_spans(text, "fr")}
     assert set(terms("demandées humanitaires", "fr")) <= stems
+
+
+@pytest.mark.parametrize(("symbol", "year"), [
+    ("A/HRC/40/59", 2019),  # Human Rights Council, 40th session
+    ("A/HRC/10/44", 2009),
+    ("A/65/162", 2010),  # General Assembly, 65th session
+    ("E/CN.4/2001/66", 2001),
+    ("A/RES/79/191", None),  # resolutions carry their own dates
+    ("S/RES/2672 (2023)", None),
+    ("CTOC/COP/WG.2/2013/5", None),
+])
+def test_year_from_symbol(symbol, year):
+    from parasearch.types import year_from_symbol
+
+    assert year_from_symbol(symbol) == year

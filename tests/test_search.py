@@ -87,6 +87,16 @@ def test_filters_apply_inside_retrieval(mini_engine):
         mini_engine.search("drugs", filters=Filters(date_from="last year"))
 
 
+def test_a_report_dated_by_its_symbol_is_found_by_a_year(mini_engine):
+    # A/65/162 has no date in its manifest: a document of the General Assembly's 65th session, so 2010.
+    assert mini_engine.index.doc_date_int[mini_engine.index.key_to_docs["a/65/162"][0]] // 10000 == 2010
+    out = mini_engine.search("comprehensive sexual education", k=5,
+                             filters=Filters(date_from="2010-08-01", date_to="2010-12-31"))
+    assert out.hits and {h.row.symbol for h in out.hits} == {"A/65/162"} and out.hits[0].row.date == "2010"
+    hits = mini_engine.search("What did the Special Rapporteur's 2010 report say about sexual education?", k=3).hits
+    assert hits[0].row.symbol == "A/65/162"
+
+
 def _repeated_pair(index_dir):
     db = sqlite3.connect(indexfiles.current_generation(index_dir) / indexfiles.STORE)
     row = db.execute(

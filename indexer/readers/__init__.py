@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parasearch.types import DocumentError, ParsedDocument
+from parasearch.types import DocumentError, ParsedDocument, year_from_symbol
 
 SUFFIXES = {
     ".md": "markdown",
@@ -82,6 +82,8 @@ def read_document(path: Path, meta: dict | None = None) -> ParsedDocument:
     parsed.doc.source = str(path)
     if not parsed.doc.symbol:
         raise DocumentError("no document symbol: not in a manifest and none found in the document")
+    if not parsed.doc.date and (year := year_from_symbol(parsed.doc.symbol)):
+        parsed.doc.date = str(year)  # only the year is known: "2019", not a made-up day
     parsed.paragraphs = [p for p in parsed.paragraphs if p.text.strip()]
     if not parsed.paragraphs:
         raise DocumentError("no paragraphs of text found")
