@@ -225,10 +225,18 @@ class Answer:
 
 
 def compose(sentences: list[AnswerSentence]) -> str:
-    """The answer text: backed sentences in order, each followed by its citations."""
-    parts = [f"{s.text} [{'; '.join(c.citation for c in s.citations)}]" for s in sentences
-             if s.supported and s.citations]
-    return " ".join(parts) if parts else NOT_FOUND_TEXT
+    """The answer text: backed sentences in order, each run of sentences citing the same paragraphs followed
+    once by those citations."""
+    runs: list[tuple[str, list[str]]] = []  # (bracketed citations, texts)
+    for s in sentences:
+        if not (s.supported and s.citations):
+            continue
+        cites = f"[{'; '.join(c.citation for c in s.citations)}]"
+        if runs and runs[-1][0] == cites:
+            runs[-1][1].append(s.text)
+        else:
+            runs.append((cites, [s.text]))
+    return " ".join(f"{' '.join(texts)} {cites}" for cites, texts in runs) if runs else NOT_FOUND_TEXT
 
 
 def _cite(hit: Hit) -> AnswerCitation:
@@ -360,10 +368,16 @@ def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold
         picked = mmr(sel, vecs, eligible=eligible)
     picked.sort(key=lambda i: (cands[i].hit.rank, cands[i].span.start))
     sentences = []
+    shown: set[tuple[int, str]] = set()
     for i in picked:
         c = cands[i]
         if not occurs_in(c.span.text, c.hit.row.text):  # never show a citation the text does not bear out
             continue
+        # A sub-item ("(a) Provide the Council ...") reads only after its lead-in ("Requests the
+        # Secretary-General to:"): the lead-in, from the same paragraph, goes first, once.
+        if c.span.lead and (c.hit.rank, c.span.lead) not in shown and occurs_in(c.span.lead, c.hit.row.text):
+            shown.add((c.hit.rank, c.span.lead))
+            sentences.append(AnswerSentence(c.span.lead, [_cite(c.hit)], True, None))
         sentences.append(AnswerSentence(c.span.text, [_cite(c.hit)], True, round(float(rel[i]), 4)))
     found = bool(sentences)
     text = compose(sentences) if found else NOT_FOUND_TEXT

@@ -100,6 +100,17 @@ def test_the_answer_rests_on_an_operative_paragraph(mini_engine):
     assert "consider acceding to or ratifying the Second Optional Protocol" in ans.answer
 
 
+def test_a_sub_item_is_shown_after_its_lead_in(mini_engine):
+    ans = answer_question(mini_engine, "What safeguards for those facing the death penalty does the General "
+                                       "Assembly call on States to respect?")
+    texts = [s.text for s in ans.sentences]
+    assert texts[0] == "Calls upon all States:" and texts[1].startswith("(a) To respect international standards")
+    assert {s.citations[0].citation for s in ans.sentences} == {"A/RES/79/179, para. 8"}
+    # one paragraph cited by every sentence: the citation is written once, at the end
+    assert ans.answer.startswith("Calls upon all States: (a) To respect international standards")
+    assert ans.answer.count("[A/RES/79/179, para. 8]") == 1 and ans.answer.endswith("[A/RES/79/179, para. 8]")
+
+
 @pytest.mark.parametrize("question", ABSENT)
 def test_absent_topic_is_not_found(engine, question):
     ans = answer_question(engine, question, k=4)

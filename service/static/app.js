@@ -206,9 +206,12 @@
       para.className = "hint";
       para.textContent = data.answer || "";
     } else {
+      // A run of sentences citing the same paragraphs shows the citations once, after the run (as `answer` does).
+      const key = (s) => (s.citations || []).map((c) => c.citation).join("; ");
       sentences.forEach((s, i) => {
         if (i) para.append(" ");
         para.append(s.text);
+        if (i + 1 < sentences.length && key(sentences[i + 1]) === key(s)) return;
         for (const c of s.citations || []) {
           para.append(" ", el("a", { className: "cite-ref", href: documentHref(c.symbol, c.para), text: `[${c.citation}]` }));
         }
