@@ -25,7 +25,9 @@ Per question, then averaged:
   left out;
 * ``citation_precision``: share of the answer's distinct citations that are
   gold paragraphs (grade > 0), matched like search results; answers without
-  citations are left out of this mean and counted in ``uncited``.
+  citations are left out of this mean and counted in ``uncited``;
+* ``ms``: the time to answer, as the caller waits for it (wall clock around the call,
+  over HTTP including the round trip); ``ms_median`` and ``ms_p95`` over the set.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from eval.metrics import mean
@@ -134,11 +137,13 @@ def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True)
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
     for q in tqdm(qset.questions, desc=f"{qset.name} answers", unit="q", disable=not progress):
+        t_q = time.perf_counter()
         try:
             out = answer(q.query)
         except Exception as exc:  # one failing answer must not lose the others
             errors[q.id] = f"{type(exc).__name__}: {exc}"
             continue
+        ms = (time.perf_counter() - t_q) * 1000
         text = str(_get(out, "answer", "") or "")
         cited: dict[str, str] = {}
         for sentence in _get(out, "sentences", []) or []:
@@ -149,7 +154,7 @@ def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True)
         gold = {k for k, g in q.qrels().items() if g > 0}
         found = _get(out, "found", None)
         row: dict[str, Any] = {"answered": bool(text.strip()) if found is None else bool(found),
-                               "citations": len(cited)}
+                               "citations": len(cited), "ms": round(ms, 1)}
         if q.answer_keywords:
             folded = _fold(text)
             row["keyword_share"] = mean(1.0 if _fold(kw) in folded else 0.0 for kw in q.answer_keywords)
@@ -159,6 +164,7 @@ def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True)
     rows = per_question.values()
     kw = [r["keyword_share"] for r in rows if "keyword_share" in r]
     prec = [r["citation_precision"] for r in rows if "citation_precision" in r]
+    times = [r["ms"] for r in rows]
     return {
         "questions": len(qset.questions),
         "answered": sum(1 for r in rows if r["answered"]),
@@ -168,6 +174,8 @@ def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True)
         "cited_answers": len(prec),
         "uncited": sum(1 for r in rows if not r["citations"]),
         "errors": errors,
+        "ms_median": round(float(np.median(times)), 1) if times else None,
+        "ms_p95": round(float(np.percentile(times, 95)), 1) if times else None,
         "seconds": round(time.perf_counter() - t0, 2),
         "per_question": per_question,
     }

@@ -81,11 +81,13 @@ def answers_table(results: dict) -> str:
         a = s.get("answers")
         if not a or "skipped" in a:
             continue
+        ms = (f"{a['ms_median']:.0f} / {a['ms_p95']:.0f}" if a.get("ms_median") is not None else "–")
         rows.append([name, str(a["questions"]), str(a["answered"]), fmt(a["keyword_share"]),
-                     fmt(a["citation_precision"]), str(a["uncited"]), str(len(a["errors"]))])
+                     fmt(a["citation_precision"]), str(a["uncited"]), str(len(a["errors"])), ms])
     if not rows:
         return ""
-    return markdown_table(["set", "n", "answered", "keyword share", "citation precision", "uncited", "errors"], rows)
+    return markdown_table(["set", "n", "answered", "keyword share", "citation precision", "uncited", "errors",
+                           "ms p50 / p95"], rows)
 
 
 def notes_text(results: dict) -> str:
