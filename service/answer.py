@@ -11,8 +11,8 @@ Extractive (the default; no language model)
     retrieval score, where a resolution's operative paragraphs come before its preambular
     ones), or on the paragraphs the question names. Citing only the lead is what keeps the
     citations right: on the development questions, 0.41 of the citations were gold when each
-    of 2-3 sentences could come from any of the top passages, against 0.68 (English index)
-    and 0.73 (with French and Spanish) citing the lead only; see docs/evaluation.md.
+    of 2-3 sentences could come from any of the top passages, against 0.70 (English index)
+    and 0.75 (with French and Spanish) citing the lead only; see docs/evaluation.md.
     Up to ``MAX_SENTENCES`` of the lead's sentences are picked with maximal marginal
     relevance (MMR), so that none repeats another, preferring sentences that also contain
     the question's rarer words (:func:`lexical_overlap`, ``LEXICAL_WEIGHT``), and shown in
@@ -80,7 +80,8 @@ MIN_WORDS = 4  # shorter segments ("Other matters.") are not answers
 MMR_LAMBDA = 0.7
 DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same thing
 # Choosing the passage an answer rests on (passage_priority): a preambular paragraph loses this much fused score.
-# Share of the development questions whose cited lead passage is gold, for 0 / 1 / 2 / 3: English index
+# Share of the development questions whose cited lead passage is gold, for 0 / 1 / 2 / 3 (before reports were
+# dated by their symbol; docs/evaluation.md): English index
 # 0.617 / 0.650 / 0.683 / 0.683; with the SC resolutions in French and Spanish 0.667 / 0.700 / 0.733 / 0.733.
 PREAMBLE_PRIOR = 2.0
 LEXICAL_WEIGHT = 0.5  # selection: weight of the question's (rarer) words found in the sentence
