@@ -83,9 +83,12 @@ def register_routes(app: FastAPI) -> None:
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or keywords")],
         k: Annotated[int, Query(ge=1, le=100, description="Number of results")] = 10,
         mode: Annotated[str, Query(pattern="^(hybrid|dense|bm25)$",
-                                   description=f"One of {', '.join(MODES)}")] = "hybrid",
+                                   description=f"One of {', '.join(MODES)}; hybrid also prefers documents "
+                                               "in the query's language, of the years it names and whose "
+                                               "title, body or type it matches")] = "hybrid",
         collapse: Annotated[bool, Query(description="Show a paragraph repeated word for word in several "
-                                                     "documents once, from the newest (others in also_in)")] = True,
+                                                     "documents once, from the newest, or from a year the query "
+                                                     "names (others in also_in)")] = True,
     ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(400, "the query is empty")

@@ -43,5 +43,5 @@ def to_response(outcome: SearchOutcome) -> SearchResponse:
     return SearchResponse(
         query=outcome.query, mode=outcome.mode, took_ms=round(outcome.took_ms, 2), results=results,
         reference=ReferenceInfo(named=ref.named, para=ref.para, found=not ref.unknown) if ref else None,
-        notice=outcome.notice,
+        notice=outcome.notice, language=outcome.language, years=outcome.years,
     )

@@ -53,6 +53,12 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
     reference: ReferenceInfo | None = None
     notice: str | None = Field(default=None, description="Something the user should know about the results")
+    language: str | None = Field(default=None, examples=["fr"], description=(
+        "The language the query is written in, when the index holds several and it is clear (hybrid search "
+        "prefers paragraphs in it); null otherwise"))
+    years: list[int] = Field(default_factory=list, examples=[[2024]], description=(
+        "The years the query names ('in 2024', 'from 2020 to 2023', 'eightieth session'): hybrid search "
+        "prefers documents of those years, and shows a repeated paragraph from one of them"))
 
 
 class ParagraphOut(BaseModel):

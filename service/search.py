@@ -98,6 +98,8 @@ class SearchOutcome:
     took_ms: float
     reference: Reference | None = None
     notice: str | None = None
+    language: str | None = None  # the query's language, when service.language was sure of it
+    years: list[int] = field(default_factory=list)  # the years the query names (service.dates)
 
 
 def _date_int(value: str | None, end: bool) -> int | None:
@@ -377,4 +379,4 @@ class SearchEngine:
                 snippet=self._snippet(rows[shown], text_query, qterms) if snippets else "",
                 scores=scores,
             ))
-        return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice)
+        return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice, lang, years)

@@ -30,6 +30,16 @@ def test_search_modes_and_k(client):
         assert r.status_code == 200 and len(r.json()["results"]) == 7
 
 
+def test_search_says_what_it_read_in_the_query(client):
+    r = client.get("/search", params={"q": "Le Conseil de sécurité a-t-il prolongé l'acheminement de l'aide "
+                                           "humanitaire en Syrie en 2023 ?", "k": 3})
+    body = r.json()
+    assert body["language"] == "fr" and body["years"] == [2023]
+    assert body["results"][0]["language"] == "fr" and body["results"][0]["symbol"] == "S/RES/2672 (2023)"
+    body = client.get("/search", params={"q": "A/RES/79/191 para 59"}).json()
+    assert body["language"] is None and body["years"] == []
+
+
 def test_filters_over_http(client):
     r = client.get("/search", params=[("q", "humanitarian"), ("body", "Security Council"), ("language", "en"),
                                       ("k", 5)])
