@@ -12,8 +12,8 @@ languages. Other languages are lower-cased and split only.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH, STOPWORDS_RUSSIAN, STOPWORDS_SPANISH
@@ -42,13 +42,29 @@ _TOKEN_RE = re.compile(r"\w+(?:[./-]\w+)*", re.UNICODE)
 _HAS_DIGIT = re.compile(r"\d")
 
 
-@lru_cache(maxsize=64)
+_local = threading.local()
+
+
+def _same(word: str) -> str:
+    return word
+
+
 def _analyzer(language: str | None) -> tuple:
-    """(stem function, stop words) for a language code; unknown languages: no stemming, no stop words."""
+    """(stem function, stop words) for a language code; unknown languages: no stemming, no stop words.
+
+    PyStemmer's stemmers are not thread-safe (the service searches in a thread pool): each thread
+    gets its own.
+    """
     algorithm, stop = LANGUAGES.get((language or DEFAULT_LANGUAGE).lower(), (None, frozenset()))
     if algorithm is None:
-        return (lambda w: w), stop
-    return Stemmer.Stemmer(algorithm).stemWord, stop
+        return _same, stop
+    stemmers = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    stemmer = stemmers.get(algorithm)
+    if stemmer is None:
+        stemmer = stemmers[algorithm] = Stemmer.Stemmer(algorithm)
+    return stemmer.stemWord, stop
 
 
 def _fold(text: str) -> str:

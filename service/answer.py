@@ -16,7 +16,8 @@ Extractive (the default; no language model)
     Up to ``MAX_SENTENCES`` of the lead's sentences are picked with maximal marginal
     relevance (MMR), so that none repeats another, preferring sentences that also contain
     the question's rarer words (:func:`lexical_overlap`, ``LEXICAL_WEIGHT``), and shown in
-    reading order. Each sentence is a verbatim slice of its paragraph; before it is
+    reading order; a sub-item ("(a) ...") is preceded by its lead-in ("Requests the
+    Secretary-General to:"). Each sentence is a verbatim slice of its paragraph; before it is
     returned the code checks that the text occurs in the cited paragraph's text.
 
     When the evidence is too weak (see :func:`confidence`: the best sentence's cosine
@@ -315,10 +316,13 @@ def mmr(rel: np.ndarray, vecs: np.ndarray, *, n: int = MAX_SENTENCES, eligible: 
 
 
 def passage_priority(hits: list[Hit]) -> np.ndarray:
-    """Which passage an answer should rest on: the retrieval score (hybrid: the fused score, already on a z
-    scale; other modes: z-normalised over the pool), less
-    ``PREAMBLE_PRIOR`` for a resolution's preambular paragraphs ("Recalling...", "Noting..."), which
-    give the background, while what the body asks, urges or decides is in its operative paragraphs."""
+    """Which passage an answer should rest on (the highest value).
+
+    The retrieval score (hybrid: the fused score, already on a z scale; other modes: z-normalised over
+    the pool), less ``PREAMBLE_PRIOR`` for a resolution's preambular paragraphs ("Recalling...",
+    "Noting..."): they give the background, while what the body asks, urges or decides is in its
+    operative paragraphs.
+    """
     if all("fused" in h.scores for h in hits):  # hybrid: already on a z scale (over each mode's top 100)
         z = np.array([h.scores["fused"]["score"] for h in hits], dtype=np.float64)
     else:
@@ -336,7 +340,8 @@ class _Candidate:
 
 def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold: float | None = None,
                       method: str = "extractive") -> Answer:
-    """2-3 sentences from the passages, or the not-found answer when the evidence is weak."""
+    """Up to ``MAX_SENTENCES`` sentences of the lead passage (a sub-item with its lead-in), or the not-found
+    answer when the evidence is weak."""
     t0 = time.perf_counter()
     threshold = answer_threshold() if threshold is None else threshold
     question = outcome.query

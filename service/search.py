@@ -42,6 +42,7 @@ YEAR_BOOST = 1.0
 #   documents): 0.690 without, 0.710 with 0.25 (own questions 0.958 -> 0.969); 0.5 loses answers.
 META_WEIGHT = 0.25
 
+
 def _zscore(scores: np.ndarray) -> np.ndarray:
     s = scores.astype(np.float64)
     std = s.std() if len(s) else 0.0
@@ -225,7 +226,8 @@ class SearchEngine:
         keep = scores[0] > 0
         return docs[0][keep].astype(np.int64), scores[0][keep]
 
-    def _metadata_prior(self, query: str, ids: np.ndarray, lang: str | None) -> np.ndarray | float:
+    def _metadata_prior(self, query: str, ids: np.ndarray, lang: str | None, years: list[int]
+                        ) -> np.ndarray | float:
         """What the query says about the documents it wants, as fused-score points per paragraph in ``ids``:
         its language (``LANGUAGE_BOOST``), the years it names (``YEAR_BOOST``, for documents of that year) and
         how well it matches their title, body and type (``META_WEIGHT``)."""
@@ -236,7 +238,6 @@ class SearchEngine:
             prior = prior + LANGUAGE_BOOST * (ix.doc_lang[docs] == lang)
         if META_WEIGHT and self._meta_docs.any():
             prior = prior + META_WEIGHT * self._doc_meta_scores(query)[docs]
-        years = query_years(query)
         if years:
             prior = prior + YEAR_BOOST * np.isin(ix.doc_date_int[docs] // 10000, years)
         return prior
@@ -260,11 +261,11 @@ class SearchEngine:
         return highlight(row.text, qterms[lang], lang)
 
     # -- the search -----------------------------------------------------------------------------
-    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None, lang: str | None = None
-                ) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    def _ranked(self, query: str, mode: str, n: int, para_mask: np.ndarray | None, lang: str | None = None,
+                years: list[int] | None = None) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
         """Paragraph ids best first, and each mode's (ids, scores) best first, for the debug field.
 
-        ``lang``: the query's language when service.language is sure of it."""
+        ``lang``: the query's language when service.language is sure of it; ``years``: those it names."""
         per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if mode in ("dense", "hybrid"):
             per_mode["dense"] = self.dense(query, n, para_mask)
@@ -273,7 +274,7 @@ class SearchEngine:
         if mode != "hybrid":
             return per_mode[mode][0], per_mode
         uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"])
-        fused = fused + self._metadata_prior(query, uniq, lang)
+        fused = fused + self._metadata_prior(query, uniq, lang, years or [])
         order = np.argsort(-fused, kind="stable")
         per_mode["fused"] = (uniq[order], fused[order])
         return uniq[order], per_mode
@@ -350,7 +351,7 @@ class SearchEngine:
         if text_query:
             n = max(100, 3 * k)
             while True:
-                ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang)
+                ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
                 picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
                                         prefer_docs)
                 if len(picked) >= k or n >= n_allowed:
