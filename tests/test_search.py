@@ -140,6 +140,11 @@ def test_a_year_the_question_names_picks_that_years_repeat(mini_engine, mini_ind
     ("A/RES/79/191 para 59", []),  # document numbers are not years
     ("S/RES/2672 (2023)", [2023]),
     ("856.4 million dollars in 2014", [2014]),
+    ("adopted by the General Assembly at its eightieth session", [2025, 2026]),  # September 2025 to 2026
+    ("the General Assembly's seventy-ninth session", [2024, 2025]),
+    ("the 78th session of the General Assembly", [2023, 2024]),
+    ("at the fortieth session of the Human Rights Council", [2019]),
+    ("the second session of the Working Group", []),  # a body whose sessions name no year
 ])
 def test_years_a_query_names(query, years):
     from service.search import query_years
