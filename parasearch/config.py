@@ -42,3 +42,14 @@ def offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Long paragraphs are tokenized whole on purpose (to cut them into windows): no warning for that.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def env_float(name: str, default: float) -> float:
+    """A number from the environment variable ``name``, ``default`` when unset or blank; a clear error otherwise."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None

@@ -49,7 +49,6 @@ Generative (when ``PARASEARCH_LLM_URL`` is set; see :mod:`service.llm`)
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections import Counter
@@ -60,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from parasearch.analysis import terms
+from parasearch.config import env_float
 from service.llm import LLMClient, LLMError
 from service.search import Filters, Hit, SearchEngine, SearchOutcome
 
@@ -101,13 +101,7 @@ LEXICAL_FLOOR = 0.25
 
 def answer_threshold() -> float:
     """The not-found threshold: ``PARASEARCH_ANSWER_THRESHOLD`` or the calibrated default."""
-    value = os.environ.get(THRESHOLD_ENV, "").strip()
-    if not value:
-        return DEFAULT_THRESHOLD
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{THRESHOLD_ENV} must be a number, got {value!r}") from None
+    return env_float(THRESHOLD_ENV, DEFAULT_THRESHOLD)
 
 
 # ---------------------------------------------------------------------------------------------

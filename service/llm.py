@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from parasearch.config import env_float
+
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_TOKEN_BUDGET = 3000
 DEFAULT_MAX_TOKENS = 400
@@ -50,16 +52,6 @@ def chat_url(url: str) -> str:
     return f"{url}/v1/chat/completions"
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-
-
 @dataclass
 class LLMConfig:
     url: str
@@ -80,9 +72,9 @@ class LLMConfig:
             url=url,
             model=os.environ.get("PARASEARCH_LLM_MODEL", "").strip() or "default",
             api_key=os.environ.get("PARASEARCH_LLM_API_KEY") or None,
-            timeout=_env_float("PARASEARCH_LLM_TIMEOUT", DEFAULT_TIMEOUT),
-            token_budget=int(_env_float("PARASEARCH_LLM_TOKEN_BUDGET", DEFAULT_TOKEN_BUDGET)),
-            max_tokens=int(_env_float("PARASEARCH_LLM_MAX_TOKENS", DEFAULT_MAX_TOKENS)),
+            timeout=env_float("PARASEARCH_LLM_TIMEOUT", DEFAULT_TIMEOUT),
+            token_budget=int(env_float("PARASEARCH_LLM_TOKEN_BUDGET", DEFAULT_TOKEN_BUDGET)),
+            max_tokens=int(env_float("PARASEARCH_LLM_MAX_TOKENS", DEFAULT_MAX_TOKENS)),
         )
 
 

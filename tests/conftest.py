@@ -90,6 +90,14 @@ def mini_engine(mini_index, encoder):
     return SearchEngine(LoadedIndex(mini_index), encoder)
 
 
+def paragraph_text(engine, symbol: str, para: str) -> str:
+    """The paragraph as the index stores it, looked up independently of any answer or search."""
+    doc = engine.index.key_to_docs[symbol.lower()][0]
+    row = engine.index.paragraph(doc, para)
+    assert row is not None, f"{symbol} has no paragraph {para}"
+    return row.text
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from service.answer import NOT_FOUND_TEXT, answer_question, occurs_in, split_sentences, stream_answer
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, paragraph_text
 
 SYMBOL = "CTOC/COP/WG.2/2013/5"
 FAMILY_Q = "What did the Working Group recommend on protecting witnesses' families?"
@@ -21,14 +21,6 @@ ABSENT = [
 @pytest.fixture(scope="module")
 def engine(ctoc_engine):
     return ctoc_engine
-
-
-def paragraph_text(engine, symbol: str, para: str) -> str:
-    """The paragraph as the index stores it, looked up independently of the answer."""
-    doc = engine.index.key_to_docs[symbol.lower()][0]
-    row = engine.index.paragraph(doc, para)
-    assert row is not None, f"{symbol} has no paragraph {para}"
-    return row.text
 
 
 # -- sentences of UN text -----------------------------------------------------------------------

@@ -29,7 +29,7 @@ from service.answer import (
     stream_answer,
 )
 from service.llm import LLMClient, LLMConfig, LLMError, chat_url
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, paragraph_text
 
 FAMILY_Q = "What did the Working Group recommend on protecting witnesses' families?"
 
@@ -157,13 +157,6 @@ def engine(ctoc_engine):
     return ctoc_engine
 
 
-def real_paragraph(engine, symbol: str, para: str) -> str:
-    doc = engine.index.key_to_docs[symbol.lower()][0]
-    row = engine.index.paragraph(doc, para)
-    assert row is not None, (symbol, para)
-    return row.text
-
-
 # -- the client ---------------------------------------------------------------------------------
 
 
@@ -245,7 +238,7 @@ def test_good_answer_is_cited_to_real_paragraphs(engine, fake_llm):
     for s in ans.sentences:
         for c in s.citations:
             assert ans.outcome.hits[c.passage - 1].row.para == c.para
-            real_paragraph(engine, c.symbol, c.para)
+            paragraph_text(engine, c.symbol, c.para)
     assert "[CTOC/COP/WG.2/2013/5, para. 18]" in ans.answer and "[" not in ans.sentences[0].text
 
 
@@ -287,7 +280,7 @@ def test_failures_fall_back_to_the_extractive_answer(engine, fake_llm, model, re
     assert ans.method == f"extractive (llm failed: {reason})"
     assert ans.found and ans.sentences
     for s in ans.sentences:
-        assert s.text in real_paragraph(engine, s.citations[0].symbol, s.citations[0].para)
+        assert s.text in paragraph_text(engine, s.citations[0].symbol, s.citations[0].para)
 
 
 # -- over HTTP ----------------------------------------------------------------------------------
