@@ -18,12 +18,21 @@ from indexer.embed import DEFAULT_BACKEND, load_encoder
 from parasearch.config import REPO_ROOT
 
 
+def split_spec(spec: str) -> tuple[str | None, str]:
+    """``"onnx"`` -> (None, "onnx"): the default model; ``"multilingual-e5-small:onnx-int8"`` -> (model, backend)."""
+    model, _, backend = spec.rpartition(":")
+    return (model or None), backend
+
+
 def encoder_throughput(index_dir: Path, n: int, backends: list[str], *, rounds: int = 2,
                        batch_size: int = 64, threads: int | None = None) -> dict:
-    """Paragraphs/s of each backend embedding the windows of the same ``n`` paragraphs.
+    """Paragraphs/s of each encoder embedding the windows of the same ``n`` paragraphs.
 
+    An entry of ``backends`` is a backend (``onnx``: the default model run by
+    it) or ``MODEL:BACKEND`` (``multilingual-e5-small:onnx-int8``), so models
+    are compared on the same paragraphs. Each model cuts its own windows.
     Rounds are interleaved (A B C A B C) so that a burst of load from other
-    processes hits every backend alike; the best round counts (least
+    processes hits every encoder alike; the best round counts (least
     disturbed), and CPU seconds per paragraph are reported beside wall time.
     ``threads`` sets the threads of every backend (PyTorch's intra-op threads,
     ONNX Runtime's); default: each backend's own default (all usable cores).
@@ -33,41 +42,58 @@ def encoder_throughput(index_dir: Path, n: int, backends: list[str], *, rounds: 
     load_s = {}
     with encoder_threads(threads):
         for b in backends:
+            model, backend = split_spec(b)
             with clock() as c:
-                encoders[b] = load_encoder(backend=b)
+                encoders[b] = load_encoder(model, backend=backend)
             load_s[b] = round(c.wall, 2)
         return _throughput(texts, encoders, load_s, backends, rounds, batch_size, threads)
 
 
 def _throughput(texts: list[str], encoders: dict, load_s: dict, backends: list[str], rounds: int, batch_size: int,
                 threads: int | None) -> dict:
+    # Windows per model (its own tokenizer and window length); backends of one model share them.
+    flats: dict[str, list[str]] = {}
+    for enc in encoders.values():
+        if enc.name not in flats:
+            flats[enc.name] = [w for ws in enc.windows_many(texts) for w in ws]
     first = encoders[backends[0]]
     windows = first.windows_many(texts)
-    flat = [w for ws in windows for w in ws]
+    flat = flats[first.name]
     first_win = np.cumsum([0] + [len(ws) for ws in windows])[:-1]
     n_tokens = int(sum(first.token_lengths(flat)))
     log(f"encoders: {len(texts)} paragraphs, {len(flat)} windows, {n_tokens} word pieces; backends {backends}")
     for enc in encoders.values():  # warm-up: first-call allocations, lazy initialisation
-        enc.encode(flat[:32], batch_size=batch_size)
+        enc.encode(flats[enc.name][:32], batch_size=batch_size)
     runs: dict[str, list[dict]] = {b: [] for b in backends}
     vecs: dict[str, np.ndarray] = {}
+    query_ms: dict[str, float] = {}
     for r in range(rounds):
         for b in backends:
             with clock() as c:
-                v = encoders[b].encode(flat, batch_size=batch_size)
+                v = encoders[b].encode(flats[encoders[b].name], batch_size=batch_size)
             vecs[b] = v
             runs[b].append({"wall_s": round(c.wall, 3), "cpu_s": round(c.cpu, 3), "load_avg": load_avg()[0]})
             log(f"  round {r + 1} {b}: {len(texts) / c.wall:.1f} paragraphs/s (wall {c.wall:.1f}s, cpu {c.cpu:.1f}s)")
     out: dict = {"paragraphs": len(texts), "windows": len(flat), "word_pieces": n_tokens, "batch_size": batch_size,
                  "rounds": rounds, "threads": threads or "default (all usable cores)",
                  "default_backend": DEFAULT_BACKEND, "backends": {}}
+    questions = [f"What did the Council decide in {2020 + i % 7} about item {i}?" for i in range(40)]
+    for b in backends:  # one question at a time, as the service embeds them
+        lat = []
+        for q in questions:
+            t0 = time.perf_counter()
+            encoders[b].encode_queries([q], batch_size=1)
+            lat.append(1000 * (time.perf_counter() - t0))
+        query_ms[b] = round(float(np.median(lat[5:])), 2)
     ref = vecs.get("torch")
     for b in backends:
         best = min(runs[b], key=lambda x: x["wall_s"])
         row = {
+            "model": encoders[b].name,
             "load_s": load_s[b],
             "paragraphs_per_s": round(len(texts) / best["wall_s"], 1),
-            "windows_per_s": round(len(flat) / best["wall_s"], 1),
+            "windows_per_s": round(len(flats[encoders[b].name]) / best["wall_s"], 1),
+            "query_ms_p50": query_ms[b],
             "cpu_ms_per_paragraph": round(1000 * min(x["cpu_s"] for x in runs[b]) / len(texts), 2),
             "runs": runs[b],
         }
@@ -78,7 +104,7 @@ def _throughput(texts: list[str], encoders: dict, load_s: dict, backends: list[s
             import torch
 
             row["threads"] = torch.get_num_threads()
-        if ref is not None:
+        if ref is not None and encoders[b].name == encoders["torch"].name:
             cos = np.sum(ref * vecs[b], axis=1)
             para_cos = cos[first_win]
             row["cosine_vs_torch"] = {"mean": round(float(cos.mean()), 6), "min": round(float(cos.min()), 6),

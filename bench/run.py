@@ -53,9 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip", default="", help=f"comma-separated sections to skip: {','.join(SECTIONS)}")
     p.add_argument("--only", default="", help="comma-separated sections to run (default all)")
     p.add_argument("--quick", action="store_true", help="small sizes everywhere (a few minutes; for development)")
-    p.add_argument("--backends", default="torch,onnx,onnx-int8", help="encoder backends compared")
+    p.add_argument("--backends", default="torch,onnx,onnx-int8",
+                   help="encoders compared: a backend (the default model) or MODEL:BACKEND, e.g. "
+                        "torch,onnx,multilingual-e5-small:onnx,multilingual-e5-small:onnx-int8")
     p.add_argument("--query-encoder", default=None,
-                   help="backend that encodes queries in the service (default: indexer.embed.DEFAULT_BACKEND)")
+                   help="backend that encodes queries in the service (default: the model's, as the service chooses)")
     p.add_argument("--n-embed", type=int, default=2000, help="paragraphs embedded per backend")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per backend (best counts)")
     p.add_argument("--encoder-threads", type=int, default=None,
@@ -96,14 +98,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     offline()
     args = parse_args(argv)
-    from indexer.embed import DEFAULT_BACKEND
+    from indexer.embed import DEFAULT_BACKEND, MODEL_BACKENDS
     from parasearch import indexfiles
 
     index = args.index.resolve()
     manifest = indexfiles.read_manifest(index)
     wanted = [s for s in (args.only.split(",") if args.only else SECTIONS) if s and s not in args.skip.split(",")]
     backends = [b for b in args.backends.split(",") if b]
-    qbackend = args.query_encoder or DEFAULT_BACKEND
+    qbackend = args.query_encoder or MODEL_BACKENDS.get(manifest["model"]["name"], DEFAULT_BACKEND)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     report: dict = {
@@ -326,10 +328,10 @@ def render(report: dict) -> str:
                f"{e['paragraphs']} paragraphs of the index ({e['windows']} windows, {e['word_pieces']} word pieces), "
                f"best of {e['rounds']} interleaved rounds; threads {e.get('threads')}; "
                f"default backend: {e['default_backend']}.", "",
-               _table(["backend", "paragraphs/s", "speedup (wall)", "CPU ms/paragraph", "speedup (CPU)",
-                       "cosine vs torch mean / min", "load s"],
+               _table(["encoder", "paragraphs/s", "speedup (wall)", "CPU ms/paragraph", "speedup (CPU)",
+                       "query ms p50", "cosine vs torch mean / min", "load s"],
                       [[b, r["paragraphs_per_s"], r.get("speedup_wall"), r["cpu_ms_per_paragraph"],
-                        r.get("speedup_cpu"),
+                        r.get("speedup_cpu"), r.get("query_ms_p50"),
                         f"{r['cosine_vs_torch']['mean']} / {r['cosine_vs_torch']['min']}"
                         if "cosine_vs_torch" in r else "", r["load_s"]] for b, r in e["backends"].items()]), ""]
     if "rebuild" in s:

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += [measure(engine, "absent", f"x{i + 1:02d}", q, args.k) for i, q in enumerate(ABSENT_QUESTIONS)]
     summary = report(rows)
 
-    current = answer_threshold()
+    current = answer_threshold(engine)
     print(f"index {args.index}: {summary['dev']} answerable dev questions (gold documents indexed), "
           f"{summary['absent']} absent-topic questions, k={args.k}; {summary['references']} name a paragraph "
           f"that exists (answered from it, not decided by the threshold)\n")

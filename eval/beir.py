@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from eval.questions import Gold, Question, QuestionSet
-from parasearch.config import REPO_ROOT, resolve_model
+from parasearch.config import REPO_ROOT, model_list, resolve_model
 from parasearch.types import Document, Paragraph, ParsedDocument, normalize_symbol
 
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
@@ -186,10 +186,17 @@ def _fingerprint(folder: Path, model_name: str) -> dict:
     return {"corpus_sha256": h.hexdigest(), "recipe": RECIPE, "model": model_name}
 
 
-def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None) -> Path:
-    """``<cache>/<name>-<model>``, the model as its short name (``all-MiniLM-L6-v2``)."""
-    model_name = resolve_model(model)[0]
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name.split("/")[-1])
+def _model_names(model: str | None, encoder) -> str:
+    """The models' short names joined by "+" (``multilingual-e5-small+all-MiniLM-L6-v2``)."""
+    if encoder is not None:
+        return "+".join(e.name for e in (encoder if isinstance(encoder, list) else [encoder]))
+    return "+".join(resolve_model(m)[0] for m in model_list(model))
+
+
+def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None, encoder=None) -> Path:
+    """``<cache>/<name>-<models>``, the models as their short names (``all-MiniLM-L6-v2``)."""
+    safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(n.split("/")[-1] for n in _model_names(model, encoder)
+                                                      .split("+")))
     return Path(cache or DEFAULT_CACHE) / f"{set_name(folder)}-{safe}"
 
 
@@ -200,9 +207,8 @@ def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None =
     from parasearch import indexfiles
 
     folder = Path(folder)
-    index_dir = index_dir_for(folder, model if encoder is None else encoder.name, cache)
-    model_name = encoder.name if encoder is not None else resolve_model(model)[0]
-    want = _fingerprint(folder, model_name)
+    index_dir = index_dir_for(folder, model, cache, encoder)
+    want = _fingerprint(folder, _model_names(model, encoder))
     stamp = index_dir / SOURCE_FILE
     if not rebuild and stamp.is_file():
         try:

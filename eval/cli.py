@@ -7,6 +7,24 @@ Examples::
     parasearch eval --beir ../shared/bench/scifact --beir ../shared/bench/arguana
     parasearch eval --beir ../shared/bench/scifact --compare eval/out/scifact/results.json
     parasearch eval --parse                                      # paragraph parsing quality
+    parasearch eval --index .index/sc-en --parallel ../shared/corpus/sc   # parallel paragraphs, below
+    parasearch eval --index .index/sc-en --parallel ../shared/corpus/sc --parallel-languages fr,es \
+        --parallel-limit 200 --parallel-target en --mode hybrid
+
+Question sets are reported per mode over all questions and per question kind,
+language (the ``language`` field of each question: the language it is asked in)
+and collection.
+
+Parallel paragraphs (``--parallel DIR``, in-process only, see eval/parallel.py):
+each paragraph of a Security Council resolution in a query language
+(``--parallel-languages``, default ar,zh,fr,ru,es; read from ``DIR/<language>/``
+with the project's AKN reader) is a query, and its gold is the same symbol and
+paragraph in ``--parallel-target`` (default en), which the index must hold;
+search is filtered to that language. Up to ``--parallel-limit`` paragraphs (default
+500, 0 for all) are drawn per language, deterministically (``--parallel-seed``).
+Figures per query language and mode, counted leniently (a paragraph with the
+gold's text, repeated in another resolution, is a hit too) and strictly (only
+the gold symbol and paragraph, as shown).
 
 Writes, under ``--out`` (default ``eval/out/<name>/``): ``results.json`` (every
 figure), ``report.md`` (the tables printed), ``<set>.<mode>.trec`` (TREC run
@@ -22,6 +40,7 @@ import sys
 import time
 from pathlib import Path
 
+from eval import parallel as P
 from eval import report as R
 from eval.questions import QuestionFileError, QuestionSet, load_questions
 from parasearch.config import DEFAULT_INDEX, REPO_ROOT
@@ -55,6 +74,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="collapse repeated paragraphs as the service does (default: on for question files, "
                           "off for BEIR, whose documents are scored one by one)")
 
+    par = p.add_argument_group("parallel paragraphs (a resolution's paragraph in one language finds it in another)")
+    par.add_argument("--parallel", type=Path, metavar="DIR",
+                     help="folder of AKN XML resolutions, one subfolder per language (../shared/corpus/sc): "
+                          "each paragraph in a query language is a query, the same symbol and paragraph in the "
+                          "target language the gold; searched in-process in --index")
+    par.add_argument("--parallel-languages", default=",".join(P.DEFAULT_LANGUAGES), metavar="LANGS",
+                     help=f"query languages, comma-separated (default {','.join(P.DEFAULT_LANGUAGES)})")
+    par.add_argument("--parallel-target", default=P.DEFAULT_TARGET, metavar="LANG",
+                     help=f"language the answers must be in (the language filter; default {P.DEFAULT_TARGET})")
+    par.add_argument("--parallel-limit", type=int, default=P.DEFAULT_LIMIT, metavar="N",
+                     help=f"paragraphs drawn per query language (default {P.DEFAULT_LIMIT}; 0: all)")
+    par.add_argument("--parallel-seed", type=int, default=P.DEFAULT_SEED,
+                     help=f"seed of the draw (default {P.DEFAULT_SEED})")
+
     beir = p.add_argument_group("BEIR")
     beir.add_argument("--split", default="test", help="qrels split to score (default test; SciFact has train too)")
     beir.add_argument("--identical-ids", choices=["auto", "ignore", "keep"], default="auto",
@@ -63,7 +96,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     beir.add_argument("--drop-missing-qrels", action="store_true",
                       help="drop gold pointing to documents missing from the corpus (default: keep it, "
                            "unfindable, as pytrec_eval/BEIR score it)")
-    beir.add_argument("--model", help="embedding model for BEIR indexes (default all-MiniLM-L6-v2)")
+    beir.add_argument("--model", help="embedding model(s) for BEIR indexes, joined by + "
+                                      "(default multilingual-e5-small+all-MiniLM-L6-v2)")
     beir.add_argument("--cache-dir", type=Path, help="where BEIR indexes are cached (default .cache/beir)")
     beir.add_argument("--rebuild", action="store_true", help="rebuild the BEIR indexes even if cached")
 
@@ -121,24 +155,29 @@ class _Engines:
         self.engines: dict[Path, object] = {}
 
     def encoder(self, model: str | None):
+        """The encoders of a model spec (one per model joined by "+"; default: the default models), as a list."""
         from indexer.embed import load_encoder
-        from parasearch.config import resolve_model
+        from parasearch.config import model_list, resolve_model
 
-        path = resolve_model(model)[1]
-        if path not in self.encoders:
-            self.encoders[path] = load_encoder(model)
-        return self.encoders[path]
+        out = []
+        for m in model_list(model):
+            path = resolve_model(m)[1]
+            if path not in self.encoders:
+                self.encoders[path] = load_encoder(m)
+            out.append(self.encoders[path])
+        return out
 
     def engine(self, index_dir: Path):
+        from service.engine import built_model
         from service.index import LoadedIndex
         from service.search import SearchEngine
 
         index_dir = Path(index_dir).resolve()
         if index_dir not in self.engines:
             index = LoadedIndex(index_dir)
-            built = index.model  # the query model is the one the index was built with, as load_engine does
-            model = built["path"] if Path(built.get("path", "")).exists() else built["name"]
-            self.engines[index_dir] = SearchEngine(index, self.encoder(model))
+            # The query models are those the index was built with, as load_engine does.
+            encoders = [e for m in index.models for e in self.encoder(built_model(m))]
+            self.engines[index_dir] = SearchEngine(index, encoders)
         return self.engines[index_dir]
 
 
@@ -157,7 +196,7 @@ def _searched_sets(args, engines: _Engines) -> list[tuple[QuestionSet, object, d
 
     sets: list[tuple[QuestionSet, object, dict]] = []
     questions = list(args.questions)
-    if not questions and not args.beir:
+    if not questions and not args.beir and not args.parallel:
         questions = [DEFAULT_QUESTIONS]
     http_health = None
     if args.url:
@@ -200,6 +239,49 @@ def _searched_sets(args, engines: _Engines) -> list[tuple[QuestionSet, object, d
     return sets
 
 
+def _parallel_set(args, engines: _Engines):
+    """(parallel set, searcher filtered to the target language, description) for ``--parallel``."""
+    from eval.retrieve import EngineSearcher
+    from service.search import Filters
+
+    languages = list(dict.fromkeys(x.strip().lower() for x in args.parallel_languages.split(",") if x.strip()))
+    target = args.parallel_target.strip().lower()
+    if not languages:
+        raise P.ParallelError("--parallel-languages: no language given")
+    if not target:
+        raise P.ParallelError("--parallel-target: no language given")
+    if args.parallel_limit < 0:
+        raise P.ParallelError("--parallel-limit must be 0 (all) or more")
+    engine = engines.engine(args.index or DEFAULT_INDEX)
+    pset = P.build_set(args.parallel, P.target_paragraphs(engine.index, target), languages,
+                       limit=args.parallel_limit, seed=args.parallel_seed)
+    drawn = f"up to {args.parallel_limit}" if args.parallel_limit else "all"
+    pset.qset.notes.insert(0, f"queries: {drawn} paragraphs per language ({', '.join(languages)}) with a "
+                              f"{target} version in the index, drawn with seed {args.parallel_seed}")
+    # A paragraph that cites a document the index holds ("S/RES/2231 (2015)") is searched in that document only,
+    # as a user's query naming it would be (service.references): such queries can rarely find their gold.
+    from service.references import parse_reference
+
+    named = sum(1 for q in pset.qset.questions
+                if (ref := parse_reference(q.query, engine.index.key_to_docs)) is not None and not ref.unknown)
+    pset.qset.info["naming_an_indexed_document"] = named
+    if named:
+        pset.qset.notes.append(f"{named} queries cite a document the index holds: the engine searches only that "
+                               "document for them, as for any query naming one")
+    collapse = True if args.collapse is None else args.collapse
+    searcher = EngineSearcher(engine, collapse=collapse, filters=Filters(language=[target]))
+    desc = {"searched": f"{searcher.description}, language filter {target}",
+            "index": _index_summary(engine.index.manifest), "collapse": collapse}
+    return pset, searcher, desc
+
+
+def _write_runs(out_dir: Path, qset: QuestionSet, runs: dict, entry: dict) -> None:
+    for mode, mode_run in runs.items():
+        run_file = f"{qset.name}.{mode}.trec"
+        R.write_trec(out_dir / run_file, mode_run.results, f"parasearch-{mode}", qset.kind == "beir")
+        entry["modes"][mode]["run_file"] = run_file
+
+
 def _answers(qset: QuestionSet, searcher, args) -> dict:
     from eval import answers
     from eval.retrieve import EngineSearcher
@@ -240,8 +322,8 @@ def _command_line() -> str:
     return ""
 
 
-def _default_name(sets: list[tuple[QuestionSet, object, dict]], parse: bool) -> str:
-    names = [q.name for q, _, _ in sets] + (["parse"] if parse else [])
+def _default_name(sets: list[tuple[QuestionSet, object, dict]], parse: bool, more: list[str] | None = None) -> str:
+    names = [q.name for q, _, _ in sets] + (more or []) + (["parse"] if parse else [])
     return "+".join(names) or "eval"
 
 
@@ -249,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``parasearch eval``: 0 when done (and no regression), 1 on a regression, 2 on an error."""
     from eval.beir import BeirError
     from eval.retrieve import HttpError
-    from eval.scoring import evaluate_set, metrics_for
+    from eval.scoring import evaluate_set, metrics_for, pooled_breakdown
     from parasearch.indexfiles import IndexError_
     from service.search import EngineError
 
@@ -266,15 +348,20 @@ def run(args: argparse.Namespace) -> int:
         return _finish_compare(results, args)
 
     modes = list(dict.fromkeys(args.mode or MODES))
+    if args.parallel and (args.url or args.fusion_study):
+        _err("--parallel searches in-process (it reads the index's paragraph store): give --index, not --url "
+             "or --fusion-study")
+        return 2
     engines = _Engines()
-    parse_only = args.parse and not args.questions and not args.beir
+    parse_only = args.parse and not args.questions and not args.beir and not args.parallel
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
         sets = [] if parse_only else _searched_sets(args, engines)
-    except (QuestionFileError, BeirError, IndexError_, EngineError, HttpError, OSError) as exc:
+        par = _parallel_set(args, engines) if args.parallel else None
+    except (QuestionFileError, BeirError, P.ParallelError, IndexError_, EngineError, HttpError, OSError) as exc:
         _err(str(exc))
         return 2
-    name = args.name or _default_name(sets, args.parse)
+    name = args.name or _default_name(sets, args.parse, [par[0].qset.name] if par else [])
     if args.fusion_study:
         return _fusion_study(sets, args, args.out or OUT_ROOT / f"fusion-{name}")
     out_dir = args.out or OUT_ROOT / name
@@ -284,6 +371,7 @@ def run(args: argparse.Namespace) -> int:
         "command": _command_line(),
         "k": args.k, "modes": modes, "metrics": list(metrics), "sets": {},
     }
+    question_sets: list[tuple[QuestionSet, dict]] = []
     for qset, searcher, desc in sets:
         try:
             figures, runs = evaluate_set(qset, searcher, modes, args.k, progress=not args.quiet)
@@ -298,15 +386,31 @@ def run(args: argparse.Namespace) -> int:
                               f"self-hit, {searcher.max_k - 1} may remain")
         entry = {"kind": qset.kind, "source": qset.source, **desc, "notes": qset.notes, "info": qset.info,
                  **figures}
-        for mode, mode_run in runs.items():
-            run_file = f"{qset.name}.{mode}.trec"
-            R.write_trec(out_dir / run_file, mode_run.results, f"parasearch-{mode}", qset.kind == "beir")
-            entry["modes"][mode]["run_file"] = run_file
+        _write_runs(out_dir, qset, runs, entry)
         if args.answers:
             entry["answers"] = _answers(qset, searcher, args)
         results["sets"][qset.name] = entry
+        if qset.kind == "questions":
+            question_sets.append((qset, entry["modes"]))
         if hasattr(searcher, "close"):
             searcher.close()
+    if len(question_sets) > 1:  # several question files: their questions together, by the language asked in
+        results["questions_by_language"] = {
+            "sets": [q.name for q, _ in question_sets], "modes": pooled_breakdown(question_sets, "language")}
+    if par is not None:
+        pset, searcher, desc = par
+        figures, runs = P.evaluate(pset, searcher, modes, args.k, progress=not args.quiet)
+        qset = pset.qset
+        how = figures["parallel"]["query_embedding"]
+        if how["batched"]:
+            qset.notes.append(f"query vectors made in batches ({how['how']}, {how['embed_seconds']:.1f} s): "
+                              f"ms/question does not include embedding the query")
+        elif any(m in ("dense", "hybrid") for m in modes):
+            qset.notes.append(f"query vectors made one at a time by the engine ({how['how']})")
+        entry = {"kind": qset.kind, "source": qset.source, **desc, "notes": qset.notes, "info": qset.info,
+                 **figures}
+        _write_runs(out_dir, qset, runs, entry)
+        results["sets"][qset.name] = entry
 
     if args.parse:
         pq = _parse_quality(args)

@@ -57,14 +57,20 @@ def summary_table(results: dict, metrics: list[str] | None = None) -> str:
     return markdown_table(header, rows, ["l", "l"] + ["r"] * (len(header) - 2))
 
 
-def breakdown_tables(results: dict, metrics: tuple[str, ...] = ("ndcg@10", "recall@10", "mrr@10")) -> str:
-    """Per question kind, language and collection, for the sets that have them."""
+BREAKDOWN_METRICS = ("ndcg@10", "recall@1", "recall@10", "mrr@10")
+PARALLEL_METRICS = ("recall@1", "recall@10", "ndcg@10", "mrr@10")
+PARALLEL_STRICT = ("recall@1", "recall@10", "ndcg@10")
+
+
+def breakdown_tables(results: dict, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
+    """Per question kind, language (the language a question is asked in) and collection, for the sets that
+    have them. A parallel-paragraph set's languages are in its own table (:func:`parallel_tables`)."""
     parts = []
     for name, s in results["sets"].items():
         modes = list(s["modes"])
         for by, title in (("by_kind", "kind"), ("by_language", "language"), ("by_collection", "collection")):
             groups = s["modes"][modes[0]].get(by) if modes else None
-            if not groups:
+            if not groups or (by == "by_language" and "parallel" in s):
                 continue
             header = [title, "n", *(f"{label(m)} {mode}" for m in metrics for mode in modes)]
             rows = []
@@ -72,6 +78,62 @@ def breakdown_tables(results: dict, metrics: tuple[str, ...] = ("ndcg@10", "reca
                 rows.append([g, str(first["n"]), *(fmt(s["modes"][mode][by].get(g, {}).get(m))
                                                    for m in metrics for mode in modes)])
             parts.append(f"{name}, by {title}:\n\n" + markdown_table(header, rows))
+    return "\n\n".join(parts)
+
+
+def pooled_language_table(results: dict, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
+    """All question files together, by the language each question is asked in (when there are several files)."""
+    pooled = results.get("questions_by_language") or {}
+    by_mode = pooled.get("modes") or {}
+    if not by_mode:
+        return ""
+    modes = list(by_mode)
+    first = by_mode[modes[0]]
+    header = ["language", "n", *(f"{label(m)} {mode}" for m in metrics for mode in modes)]
+    rows = [[g, str(v["n"]), *(fmt(by_mode[mode].get(g, {}).get(m)) for m in metrics for mode in modes)]
+            for g, v in first.items()]
+    return (f"All question files ({', '.join(pooled.get('sets', []))}), by language:\n\n"
+            + markdown_table(header, rows))
+
+
+def parallel_tables(results: dict, metrics: tuple[str, ...] = PARALLEL_METRICS,
+                    strict: tuple[str, ...] = PARALLEL_STRICT) -> str:
+    """For parallel-paragraph sets: one row per query language and mode, lenient and strict figures."""
+    parts = []
+    for name, s in results["sets"].items():
+        par = s.get("parallel")
+        if not par or not s["modes"]:
+            continue
+        target = par.get("target", "")
+        header = ["query language", "mode", "n", *(label(m) for m in metrics),
+                  *(f"strict {label(m)}" for m in strict), "ambiguous"]
+        stats = par.get("languages", {})
+        rows = []
+        first = next(iter(s["modes"].values()))
+        for lang in [*first.get("by_language", {}), "all"]:
+            for mode, r in s["modes"].items():
+                if lang == "all":
+                    fig, sfig = r["all"], r.get("strict", {}).get("all", {})
+                    n = sum(x.get("questions", 0) for x in stats.values()) or s.get("info", {}).get("questions", "")
+                    amb = sum(x.get("ambiguous", 0) for x in stats.values())
+                else:
+                    fig = r.get("by_language", {}).get(lang, {})
+                    sfig = r.get("strict", {}).get("by_language", {}).get(lang, {})
+                    n, amb = fig.get("n", ""), stats.get(lang, {}).get("ambiguous", 0)
+                share = f"{amb / n:.0%}" if isinstance(n, int) and n else "–"
+                rows.append([f"{lang} → {target}", mode, str(n), *(fmt(fig.get(m)) for m in metrics),
+                             *(fmt(sfig.get(m)) for m in strict), share])
+        counting = par.get("counting", {})
+        text = (f"{name}, parallel paragraphs, by query language (answers filtered to {target}):\n\n"
+                + markdown_table(header, rows, ["l", "l"] + ["r"] * (len(header) - 2))
+                + f"\n\nLenient (the columns without a prefix, and the summary above): {counting.get('lenient', '')}."
+                + f" Strict: {counting.get('strict', '')}. Ambiguous: the share of queries whose gold text recurs "
+                  f"word for word in other {target} paragraphs.")
+        read = [f"{lang} {x.get('files', 0)} files, {x.get('paragraphs', 0)} paragraphs, "
+                f"{x.get('in_target', 0)} in {target}, {x.get('questions', 0)} drawn" for lang, x in stats.items()]
+        if read:
+            text += "\nRead: " + "; ".join(read) + "."
+        parts.append(text)
     return "\n\n".join(parts)
 
 
@@ -114,8 +176,12 @@ def notes_text(results: dict) -> str:
 def render(results: dict) -> str:
     """The whole report as Markdown (printed on the terminal and saved as report.md)."""
     parts = [f"## Retrieval: {results.get('name', '')}", summary_table(results)]
+    if p := parallel_tables(results):
+        parts.append(p)
     if b := breakdown_tables(results):
         parts.append(b)
+    if pooled := pooled_language_table(results):
+        parts.append(pooled)
     if a := answers_table(results):
         parts += ["Answers:", a]
     parts.append(notes_text(results))

@@ -36,20 +36,25 @@ class Searcher(Protocol):
 
 
 class EngineSearcher:
-    """In-process: :meth:`service.search.SearchEngine.search`, as the service calls it."""
+    """In-process: :meth:`service.search.SearchEngine.search`, as the service calls it.
+
+    ``filters`` (a :class:`service.search.Filters`) restricts every search, as the service's filter
+    parameters do (the parallel-paragraph mode searches only the target language)."""
 
     max_k: int | None = None
 
-    def __init__(self, engine, *, collapse: bool = True) -> None:
+    def __init__(self, engine, *, collapse: bool = True, filters=None) -> None:
         self.engine = engine
         self.collapse = collapse
+        self.filters = filters
         self.description = f"index {engine.index.dir}"
 
     def search(self, query: str, k: int, mode: str) -> Returned:
         from service.search import EngineError
 
         try:
-            out = self.engine.search(query, k=k, mode=mode, collapse=self.collapse, snippets=False)
+            out = self.engine.search(query, k=k, mode=mode, filters=self.filters, collapse=self.collapse,
+                                     snippets=False)
         except EngineError as exc:
             return Returned([], f"refused: {exc}")
         results = [((h.row.symbol, h.row.para), *((a.symbol, a.para) for a in h.also_in)) for h in out.hits]

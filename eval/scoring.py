@@ -49,3 +49,24 @@ def evaluate_set(qset: QuestionSet, searcher: Searcher, modes: list[str], k: int
     runs = retrieve(qset, searcher, modes, k, progress=progress)
     metrics, curve_ks = metrics_for(k)
     return {"modes": score_runs(qset, runs, metrics=metrics, curve_ks=curve_ks)}, runs
+
+
+def pooled_breakdown(scored: list[tuple[QuestionSet, dict]], attribute: str = "language") -> dict[str, dict]:
+    """{mode: {group: {"n", metric: mean}}} over the questions of several sets together, grouped by
+    ``attribute`` (``language``: the language each question is asked in), from each set's per-question figures
+    (``scored``: the set and its ``modes`` figures). Only the modes every set was searched in."""
+    if not scored:
+        return {}
+    modes = [m for m in scored[0][1] if all(m in figures for _, figures in scored)]
+    out: dict[str, dict] = {}
+    for mode in modes:
+        per_q: dict[str, dict[str, float]] = {}
+        groups: dict[str, str] = {}
+        for qset, figures in scored:
+            for qid, values in figures[mode]["per_question"].items():
+                key = f"{qset.name}/{qid}"
+                for metric, v in values.items():
+                    per_q.setdefault(metric, {})[key] = v
+            groups.update({f"{qset.name}/{qid}": g for qid, g in qset.groups(attribute).items()})
+        out[mode] = M.breakdown(per_q, groups) if groups else {}
+    return out

@@ -20,13 +20,24 @@ from tqdm import tqdm
 
 from indexer.cache import EmbeddingCache, ParseCache, embed_sorted, prepare_with_cache
 from indexer.corpus import Problem, discover
-from indexer.embed import Encoder, describe, load_encoder
+from indexer.embed import Encoder, describe, load_encoders
 from indexer.readers import read_document
 from parasearch import indexfiles
 from parasearch.analysis import ANALYSIS_VERSION, terms
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
 
-INDEX_TYPES = ("flat", "hnsw")
+INDEX_TYPES = ("auto", "flat", "hnsw")
+# "auto" (the default) builds an arm of this many vectors or more as HNSW, a smaller one flat (exact): a flat scan
+# costs ~0.055 ms per 1,000 vectors a query, and above ~40k vectors it is the largest part of a query, while HNSW
+# still returns 98.4% of the exact top 10 (docs/performance.md, "Index types by corpus size").
+AUTO_HNSW_VECTORS = 40_000
+
+
+def resolve_index_type(index_type: str, n_vectors: int) -> str:
+    """The FAISS index an arm of ``n_vectors`` vectors gets: ``index_type``, or for "auto" flat or HNSW by size."""
+    if index_type != "auto":
+        return index_type
+    return "hnsw" if n_vectors >= AUTO_HNSW_VECTORS else "flat"
 
 
 @dataclass
@@ -186,9 +197,9 @@ def build_from_documents(
     *,
     report: BuildReport | None = None,
     model: str | None = None,
-    encoder: Encoder | None = None,
+    encoder: Encoder | list[Encoder] | None = None,
     backend: str | None = None,
-    index_type: str = "flat",
+    index_type: str = "auto",
     cache_path: Path | None = None,
     use_cache: bool = True,
     batch_size: int = 64,
@@ -196,6 +207,9 @@ def build_from_documents(
 ) -> BuildReport:
     """Index already parsed documents ``(document, content hash)`` into ``index_dir``.
 
+    ``model``: one model or several joined by "+" (default
+    :data:`parasearch.config.DEFAULT_MODELS`), or ``encoder``: one encoder or a
+    list; each model is a dense arm of the index, with its own windows and vectors.
     Used by :func:`build_index` and by evaluation, which indexes benchmark
     collections (BEIR) that come as records rather than files.
     """
@@ -209,41 +223,55 @@ def build_from_documents(
     if not paragraphs:
         return report
 
-    t0 = time.perf_counter()
-    encoder = encoder or load_encoder(model, backend)
-    cache = None
-    if use_cache:
-        cache = EmbeddingCache(cache_path or default_cache_path(index_dir), encoder.dim)
+    encoders = encoder if isinstance(encoder, list) else [encoder] if encoder is not None else \
+        load_encoders(model, backend)
     texts = [p.text for p in paragraphs]
-    n_tokens, windows = prepare_with_cache(encoder, texts, cache)
-    win_texts = [w for ws in windows for w in ws]
-    vec2para = np.repeat(np.arange(len(texts), dtype=np.int32), [len(ws) for ws in windows])
-    report.seconds["prepare"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    vectors, report.embedded_now = embed_sorted(encoder, win_texts, cache, batch_size=batch_size, progress=progress)
-    if cache is not None:
-        cache.close()
-    report.seconds["embed"] = time.perf_counter() - t0
+    arms = []  # (windows per paragraph, vectors) per model
+    report.seconds["prepare"] = report.seconds["embed"] = 0.0
+    report.embedded_now = 0
+    for enc in encoders:
+        t0 = time.perf_counter()
+        cache = EmbeddingCache(cache_path or default_cache_path(index_dir), enc.dim) if use_cache else None
+        try:
+            n_tokens, windows = prepare_with_cache(enc, texts, cache)
+            win_texts = [w for ws in windows for w in ws]
+            report.seconds["prepare"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            vectors, now = embed_sorted(enc, win_texts, cache, batch_size=batch_size, progress=progress)
+        finally:
+            if cache is not None:
+                cache.close()
+        report.embedded_now += now
+        report.seconds["embed"] += time.perf_counter() - t0
+        arms.append((windows, vectors))
 
     t0 = time.perf_counter()
     gen = indexfiles.new_generation(index_dir)
     try:
-        faiss.write_index(_build_faiss(vectors, index_type), str(gen / indexfiles.VECTORS))
-        np.save(gen / indexfiles.VEC2PARA, vec2para)
+        built_types = [resolve_index_type(index_type, len(vectors)) for _, vectors in arms]
+        for arm, (windows, vectors) in enumerate(arms):
+            vec_file, map_file = indexfiles.arm_files(arm)
+            faiss.write_index(_build_faiss(vectors, built_types[arm]), str(gen / vec_file))
+            np.save(gen / map_file, np.repeat(np.arange(len(texts), dtype=np.int32), [len(ws) for ws in windows]))
+        windows = arms[0][0]
         _write_store(gen / indexfiles.STORE, docs, n_tokens, [len(ws) for ws in windows])
         languages = [parsed.doc.language for parsed, _ in docs for _p in parsed.paragraphs]
         _build_bm25(texts, languages, gen / indexfiles.BM25_DIR)
-        report.documents, report.paragraphs, report.vectors = len(docs), len(texts), len(win_texts)
+        report.documents, report.paragraphs = len(docs), len(texts)
+        report.vectors = sum(len(v) for _, v in arms)
         report.seconds["write"] = time.perf_counter() - t0
         manifest = {
             "format": indexfiles.FORMAT_VERSION,
-            "model": describe(encoder),
-            "index_type": index_type,
+            "model": describe(encoders[0]),
+            # Every dense arm, in order (the first is "model"); an index of one model may have no "models".
+            "models": [describe(enc) for enc in encoders],
+            "index_type": built_types[0],  # what was built (for "auto": by size), per arm in "index_types"
+            "index_types": built_types,
+            "index_type_requested": index_type,
             "analysis": {"version": ANALYSIS_VERSION, "bm25": "per document language"},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "counts": {"documents": report.documents, "paragraphs": report.paragraphs,
-                       "vectors": report.vectors},
+                       "vectors": len(arms[0][1]), "vectors_per_model": [len(v) for _, v in arms]},
             "build_seconds": {k: round(v, 2) for k, v in report.seconds.items()},
             "files": {parsed.doc.source: digest for parsed, digest in docs},
             "problems": [{"path": p.path, "reason": p.reason} for p in report.problems],

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import cut_windows, model_identity, split_windows
+from indexer.embed import cut_windows, model_identity, model_prompts, split_windows
 from parasearch.config import offline, resolve_model
 
 log = logging.getLogger("parasearch.onnx")
@@ -224,11 +224,15 @@ class OnnxEncoder:
         self.identity = f"{self.name}@{digest}"
         self.pooling = _pooling_mode(model_dir)
         self.max_seq_length = _max_seq_length(model_dir)
-        self.max_tokens = self.max_seq_length - 2  # [CLS] and [SEP]
         self.token_budget = int(token_budget or os.environ.get("PARASEARCH_ONNX_TOKEN_BUDGET", TOKEN_BUDGET))
         self.tokenizer = _Tokenizer(model_dir)
         self._enc = self.tokenizer.raw
-        self._pad_id = self._enc.token_to_id("[PAD]") or 0
+        self.query_prompt, self.passage_prompt = model_prompts(self.path)
+        prompt = self.passage_prompt
+        prompt_tokens = len(self._enc.encode(prompt, add_special_tokens=False)) if prompt else 0
+        self.max_tokens = self.max_seq_length - 2 - prompt_tokens  # [CLS], [SEP] and the passage prompt
+        pad = _read_json(model_dir / "config.json").get("pad_token_id")
+        self._pad_id = int(pad) if pad is not None else (self._enc.token_to_id("[PAD]") or 0)
 
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
         self.onnx_dir = Path(cache_dir or default_cache_dir()) / f"{safe}-{digest}"
@@ -283,15 +287,23 @@ class OnnxEncoder:
                 for t, e in zip(texts, encs, strict=True)]
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Normalised embeddings of ``texts`` (in order).
+        """Normalised embeddings of ``texts`` as passages (in order; the passage prompt put before each).
 
         ``batch_size`` caps the texts per batch, and the token budget caps the
         padded word pieces per batch, whichever is smaller.
         """
+        return self._encode(texts, self.passage_prompt, batch_size, progress)
+
+    def encode_queries(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        """Normalised embeddings of questions (the query prompt put before each)."""
+        return self._encode(texts, self.query_prompt, batch_size, False)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        ids_list = [e.ids for e in self._enc.encode_batch(list(texts), add_special_tokens=True)]
+        texts = [prompt + t for t in texts] if prompt else list(texts)
+        ids_list = [e.ids for e in self._enc.encode_batch(texts, add_special_tokens=True)]
         ids_list = [ids if len(ids) <= self.max_seq_length else ids[: self.max_seq_length - 1] + ids[-1:]
                     for ids in ids_list]  # truncate like sentence-transformers, keeping [SEP]
         lengths = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=len(ids_list))

@@ -93,12 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index documents (PDF, Word, text/Markdown, AKN XML) into an index directory")
     p.add_argument("paths", nargs="+", type=Path, help="files or folders (manifest.jsonl files are read)")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
-    p.add_argument("--model", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)")
+    p.add_argument("--model", help="model name or path, or several joined by + (each a dense arm of the index; "
+                                   "default multilingual-e5-small+all-MiniLM-L6-v2)")
     p.add_argument("--encoder", choices=["onnx", "onnx-int8", "torch"], default=None,
-                   help="encoder backend (default: $PARASEARCH_ENCODER, else onnx; torch is plain "
-                        "sentence-transformers)")
-    p.add_argument("--index-type", choices=["flat", "hnsw"], default="flat",
-                   help="flat: exact inner product (default); hnsw: approximate, for large corpora")
+                   help="encoder backend (default: $PARASEARCH_ENCODER, else each model's own: onnx-int8 for "
+                        "multilingual-e5-small, onnx for the others; torch is plain sentence-transformers)")
+    p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], default="auto",
+                   help="auto (default): flat below 40,000 vectors, else hnsw; flat: exact inner product; "
+                        "hnsw: approximate, for large corpora")
     p.add_argument("--cache", type=Path, help="embedding cache file (default beside the index directory)")
     p.add_argument("--no-cache", action="store_true", help="embed everything again, use no cache")
     p.add_argument("--batch-size", type=int, default=64)

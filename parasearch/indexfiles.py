@@ -9,8 +9,10 @@ one in place. Each generation holds:
 * ``manifest.json``  model (name, identity, dimension), counts, build time,
   per-file content hashes, problems met while indexing
 * ``vectors.faiss``  one vector per paragraph window (inner product on
-  normalized vectors = cosine)
+  normalized vectors = cosine), of the index's first model (its first dense arm)
 * ``vec2para.npy``   paragraph row of each vector
+* ``vectors-N.faiss``, ``vec2para-N.npy``  the same for the N-th other model,
+  when the index was built with several (``models`` in the manifest)
 * ``store.sqlite``   documents and paragraphs with all metadata
 * ``bm25/``          the bm25s index over paragraphs (row order = paragraph id)
 """
@@ -30,6 +32,11 @@ MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 VEC2PARA = "vec2para.npy"
 STORE = "store.sqlite"
+
+
+def arm_files(arm: int) -> tuple[str, str]:
+    """(vectors, vec2para) file names of dense arm ``arm`` (0: the first model, ``model`` in the manifest)."""
+    return (VECTORS, VEC2PARA) if arm == 0 else (f"vectors-{arm}.faiss", f"vec2para-{arm}.npy")
 BM25_DIR = "bm25"
 
 SCHEMA = """

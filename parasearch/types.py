@@ -25,6 +25,17 @@ import unicodedata
 from dataclasses import dataclass, field
 
 # The kinds of paragraph, named by how the document itself numbers them.
+# The six official languages of the United Nations (ISO 639-1), in the order its documents list them (by English
+# name), and their names in English.
+UN_LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
+LANGUAGE_NAMES = {"ar": "Arabic", "zh": "Chinese", "en": "English", "fr": "French", "ru": "Russian", "es": "Spanish"}
+
+
+def language_order(code: str) -> tuple[int, str]:
+    """Sort key for language versions: the six UN languages in the UN's order, then any other by code."""
+    return (UN_LANGUAGES.index(code), "") if code in UN_LANGUAGES else (len(UN_LANGUAGES), code)
+
+
 NUMBERED = "numbered"
 PREAMBLE = "preamble"
 ANNEX = "annex"

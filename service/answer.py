@@ -27,6 +27,12 @@ Extractive (the default; no language model)
     A question that names a paragraph that exists (``A/RES/79/191 para 59``) is always
     answered from that paragraph.
 
+    Language versions: the passages come from :meth:`SearchEngine.search`, which shows a paragraph indexed in
+    several languages once, in the question's language (``SearchOutcome.language``) when that version is
+    indexed and passes the filters. So when the lead passage ranked best in another language, the answer quotes
+    the question's language version of the same symbol and paragraph, with the same citation; each citation
+    says which version it quotes (``AnswerCitation.language``) and which others exist (``versions``).
+
 Generative (when ``PARASEARCH_LLM_URL`` is set; see :mod:`service.llm`)
     The passages are numbered ``[1]..[n]`` in the prompt, packed into a token budget
     counted with tiktoken; the model must end every sentence with ``[n]``. Citations are
@@ -72,6 +78,10 @@ NOT_FOUND_TEXT = "The documents do not contain an answer to this question."
 # 0/56 answerable not found, on either index.
 DEFAULT_THRESHOLD = 0.52
 THRESHOLD_ENV = "PARASEARCH_ANSWER_THRESHOLD"
+# The confidence compares sentence vectors of the index's first model with the question's, so the threshold is
+# the model's: cosines of multilingual-e5-small run higher than MiniLM's for unrelated texts (~0.7 vs ~0.1).
+# Calibrated the same way, over the full English corpus built with the default models (see MODEL_THRESHOLDS_NOTE).
+MODEL_THRESHOLDS = {"all-MiniLM-L6-v2": DEFAULT_THRESHOLD, "multilingual-e5-small": 0.52}
 COVERAGE_WEIGHT = 0.15  # weight of the question-term coverage in the confidence
 
 MAX_SENTENCES = 3
@@ -99,9 +109,12 @@ SEMANTIC_MIN = 0.6
 LEXICAL_FLOOR = 0.25
 
 
-def answer_threshold() -> float:
-    """The not-found threshold: ``PARASEARCH_ANSWER_THRESHOLD`` or the calibrated default."""
-    return env_float(THRESHOLD_ENV, DEFAULT_THRESHOLD)
+def answer_threshold(engine: SearchEngine | None = None) -> float:
+    """The not-found threshold: ``PARASEARCH_ANSWER_THRESHOLD``, else the one calibrated for the engine's (first)
+    model, else the default."""
+    default = MODEL_THRESHOLDS.get(engine.encoder.name, DEFAULT_THRESHOLD) if engine is not None else \
+        DEFAULT_THRESHOLD
+    return env_float(THRESHOLD_ENV, default)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,6 +213,8 @@ class AnswerCitation:
     para: str
     citation: str
     passage: int  # 1-based number of the passage (its rank in ``Answer.outcome.hits``)
+    language: str = ""  # the language version quoted
+    versions: list[str] = field(default_factory=list)  # the other languages the document is indexed in
 
 
 @dataclass
@@ -238,7 +253,8 @@ def compose(sentences: list[AnswerSentence]) -> str:
 
 
 def _cite(hit: Hit) -> AnswerCitation:
-    return AnswerCitation(symbol=hit.row.symbol, para=hit.row.para, citation=hit.row.citation, passage=hit.rank)
+    return AnswerCitation(symbol=hit.row.symbol, para=hit.row.para, citation=hit.row.citation, passage=hit.rank,
+                          language=hit.row.language, versions=list(hit.versions))
 
 
 def occurs_in(sentence: str, paragraph: str) -> bool:
@@ -339,7 +355,7 @@ def extractive_answer(engine: SearchEngine, outcome: SearchOutcome, *, threshold
     """Up to ``MAX_SENTENCES`` sentences of the lead passage (a sub-item with its lead-in), or the not-found
     answer when the evidence is weak."""
     t0 = time.perf_counter()
-    threshold = answer_threshold() if threshold is None else threshold
+    threshold = answer_threshold(engine) if threshold is None else threshold
     question = outcome.query
     exact = [h for h in outcome.hits if "reference" in h.scores]
     pool = exact or outcome.hits[:MAX_PASSAGES]
@@ -580,7 +596,7 @@ def _sentence_events(index: int, sentence: AnswerSentence) -> Iterator[Event]:
     yield "text", {"sentence": index, "text": sentence.text}
     for c in sentence.citations:
         yield "citation", {"sentence": index, "symbol": c.symbol, "para": c.para, "citation": c.citation,
-                           "passage": c.passage}
+                           "passage": c.passage, "language": c.language, "versions": c.versions}
 
 
 def _extractive_events(engine: SearchEngine, outcome: SearchOutcome, method: str, threshold: float | None,

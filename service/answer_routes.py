@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from service.answer import Answer, answer_question, stream_answer
-from service.deps import Engine, to_response
+from service.answer import Answer, AnswerCitation, answer_question, stream_answer
+from service.deps import Engine, to_response, version_links
 from service.llm import LLMClient, LLMConfig
 from service.models import (
     AnswerCitationOut,
@@ -25,6 +25,7 @@ from service.models import (
     SearchResult,
 )
 from service.search import Filters, SearchOutcome
+from service.web import document_url, root_path
 
 router = APIRouter(tags=["answers"])
 
@@ -33,8 +34,8 @@ STREAM_DESCRIPTION = """The same answer as `POST /answer`, as server-sent events
 * `event: passages` — `data`: the retrieved passages (as in `passages`), numbered from 1;
 * `event: text` — `data`: `{"sentence": i, "text": ...}`, one backed sentence (`sentence` is null for the
   not-found message);
-* `event: citation` — `data`: `{"sentence": i, "symbol", "para", "citation", "passage": n}`, right after the text
-  it backs;
+* `event: citation` — `data`: `{"sentence": i, "symbol", "para", "citation", "language", "url", "versions",
+  "passage": n}` (as in `sentences[].citations`), right after the text it backs;
 * `event: reset` — `data`: `{"reason": ...}`: the language model failed midway; drop what was shown, the
   extractive answer follows;
 * `event: done` — `data`: the complete answer (as `POST /answer` returns it), citations and method included.
@@ -67,53 +68,69 @@ def _question(req: AnswerRequest) -> str:
     return question
 
 
-def _passages(outcome: SearchOutcome) -> list[SearchResult]:
-    return to_response(outcome).results
+def _passages(outcome: SearchOutcome, root: str = "") -> list[SearchResult]:
+    return to_response(outcome, root).results
 
 
-def to_answer_response(ans: Answer) -> AnswerResponse:
+def _citation_out(c: AnswerCitation, root: str) -> AnswerCitationOut:
+    return AnswerCitationOut(symbol=c.symbol, para=c.para, citation=c.citation, passage=c.passage,
+                             language=c.language or None,
+                             url=document_url(c.symbol, c.language or None, c.para, root),
+                             versions=version_links(c.symbol, c.versions, c.para, root))
+
+
+def to_answer_response(ans: Answer, root: str = "") -> AnswerResponse:
+    """The API's form of an answer; ``root``: the service's root path, for the citations' URLs."""
     return AnswerResponse(
         question=ans.question, answer=ans.answer, found=ans.found, method=ans.method, took_ms=round(ans.took_ms, 2),
         sentences=[
             AnswerSentenceOut(text=s.text, supported=s.supported, score=s.score,
-                              citations=[AnswerCitationOut(symbol=c.symbol, para=c.para, citation=c.citation,
-                                                           passage=c.passage) for c in s.citations])
+                              citations=[_citation_out(c, root) for c in s.citations])
             for s in ans.sentences
         ],
-        passages=_passages(ans.outcome), confidence=ans.confidence,
+        passages=_passages(ans.outcome, root), confidence=ans.confidence,
     )
 
 
 @router.post("/answer", response_model=AnswerResponse,
-             summary="A short answer, every sentence cited to a paragraph that backs it")
-def answer(engine: Engine, llm: Llm, req: AnswerRequest) -> AnswerResponse:
+             summary="A short answer, every sentence cited to a paragraph that backs it",
+             description="Each citation names the language version it quotes (`language`, `url`) and the other "
+                         "languages the document is indexed in (`versions`). The answer quotes the question's "
+                         "language version of a paragraph when it is indexed: the same citation in any language.")
+def answer(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> AnswerResponse:
     ans = answer_question(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
-    return to_answer_response(ans)
+    return to_answer_response(ans, root_path(request))
 
 
 def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _encode(event: str, data: Any) -> str:
+def _encode(event: str, data: Any, root: str = "") -> str:
     if event == "passages":
-        return _sse(event, [p.model_dump() for p in _passages(data)])
+        return _sse(event, [p.model_dump() for p in _passages(data, root)])
     if event == "done":
-        return _sse(event, to_answer_response(data).model_dump())
+        return _sse(event, to_answer_response(data, root).model_dump())
+    if event == "citation":
+        c = AnswerCitation(symbol=data["symbol"], para=data["para"], citation=data["citation"],
+                           passage=data["passage"], language=data.get("language", ""),
+                           versions=data.get("versions", []))
+        return _sse(event, {"sentence": data["sentence"], **_citation_out(c, root).model_dump()})
     return _sse(event, data)
 
 
 @router.post("/answer/stream", summary="The answer as server-sent events", description=STREAM_DESCRIPTION,
              response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}})
-def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest) -> StreamingResponse:
+def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> StreamingResponse:
     events = stream_answer(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
     first = next(events)  # retrieval runs here, so a bad request is a 400, not a broken stream
+    root = root_path(request)
 
     def body() -> Iterator[str]:
-        yield _encode(*first)
+        yield _encode(*first, root)
         for event in events:
-            yield _encode(*event)
+            yield _encode(*event, root)
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

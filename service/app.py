@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from parasearch.config import DEFAULT_INDEX
 from service.answer_routes import router as answer_router
-from service.deps import Engine, search_filters, to_response
+from service.deps import Engine, search_filters, to_response, version_links
 from service.engine import load_engine
 from service.index import IndexError_
 from service.models import (
@@ -25,7 +25,7 @@ from service.models import (
     SearchResponse,
 )
 from service.search import MODES, EngineError, Filters, SearchEngine
-from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web
+from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web, root_path
 
 log = logging.getLogger("parasearch")
 MAX_QUERY_CHARS = 1000
@@ -34,6 +34,10 @@ SYMBOL_HELP = (
     "Document symbols contain slashes and spaces (`S/RES/2672 (2023)`). Put the symbol in the path as it is, "
     "with the space percent-encoded: `/documents/S/RES/2672%20(2023)`; `%2F` for the slashes works too."
 )
+
+LANGUAGE_HELP = ("Language version (ISO 639-1, e.g. `fr`); without it, the English version when the document is "
+                 "indexed in English, else the first in the UN's order (ar, zh, en, fr, ru, es). A language the "
+                 "document is not indexed in is a 404 that lists those it is")
 
 DESCRIPTION = f"""Paragraph-cited semantic search over United Nations documents.
 
@@ -76,9 +80,14 @@ def register_routes(app: FastAPI) -> None:
     app.include_router(answer_router)  # POST /answer, POST /answer/stream
 
     @app.get("/search", response_model=SearchResponse, tags=["search"],
-             summary="Ranked paragraphs for a question, each with its citation")
+             summary="Ranked paragraphs for a question, each with its citation",
+             description="Each result is one citation (symbol and paragraph) in one language version: `language` "
+                         "says which, `url` opens that version at the paragraph "
+                         "(`/documents/{symbol}?language=fr#para-3`) and `versions` lists the other languages "
+                         "the document is indexed in, each at the same paragraph.")
     def search(
         engine: Engine,
+        request: Request,
         filters: Annotated[Filters, Depends(search_filters)],
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or keywords")],
         k: Annotated[int, Query(ge=1, le=100, description="Number of results")] = 10,
@@ -88,11 +97,15 @@ def register_routes(app: FastAPI) -> None:
                                                "title, body or type it matches")] = "hybrid",
         collapse: Annotated[bool, Query(description="Show a paragraph repeated word for word in several "
                                                      "documents once, from the newest, or from a year the query "
-                                                     "names (others in also_in)")] = True,
+                                                     "names (others in also_in); and a paragraph indexed in "
+                                                     "several languages once, in the query's language when it "
+                                                     "is indexed in it, else the best-scoring version (others "
+                                                     "in versions)")] = True,
     ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(400, "the query is empty")
-        return to_response(engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse))
+        return to_response(engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse),
+                           root=root_path(request))
 
     @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents")
     def documents(
@@ -106,7 +119,7 @@ def register_routes(app: FastAPI) -> None:
     @app.get("/documents/{symbol:path}/paragraphs/{para}", response_model=ParagraphOut, tags=["documents"],
              summary="One paragraph by document symbol and paragraph locator", description=SYMBOL_HELP)
     def paragraph(engine: Engine, symbol: str, para: str,
-                  language: Annotated[str | None, Query(description="Language version, e.g. `fr`")] = None
+                  language: Annotated[str | None, Query(description=LANGUAGE_HELP)] = None
                   ) -> ParagraphOut:
         doc_id = _doc_id(engine, symbol, language)
         row = engine.index.paragraph(doc_id, para)
@@ -119,36 +132,41 @@ def register_routes(app: FastAPI) -> None:
              summary="A document's metadata and its paragraphs in order",
              description=SYMBOL_HELP + DOCUMENT_HTML_NOTE, responses=DOCUMENT_HTML_RESPONSE)
     def document(engine: Engine, symbol: str, request: Request, response: Response,
-                 language: Annotated[str | None, Query(description="Language version, e.g. `fr`")] = None
+                 language: Annotated[str | None, Query(description=LANGUAGE_HELP)] = None
                  ) -> DocumentOut | Response:
         doc_id = _doc_id(engine, symbol, language)
         meta = engine.index.document(doc_id)
         paras = [ParagraphOut(symbol=r.symbol, para=r.para, citation=r.citation, kind=r.kind, section=r.section,
                               text=r.text, n_tokens=r.n_tokens) for r in engine.index.document_paragraphs(doc_id)]
         meta.pop("source", None)
-        return document_response(request, response, DocumentOut(**meta, paragraphs=paras))
+        own = engine.index.doc_lang[doc_id]
+        others = [lang for lang in engine.index.doc_languages[doc_id] if lang != own]
+        versions = version_links(meta["symbol"], others, root=root_path(request))
+        return document_response(request, response, DocumentOut(**meta, versions=versions, paragraphs=paras))
 
     @app.get("/health", response_model=Health, tags=["service"], summary="Liveness and what is loaded")
     def health(engine: Engine) -> Health:
         m = engine.index.manifest
         return Health(status="ok", documents=m["counts"]["documents"], paragraphs=m["counts"]["paragraphs"],
-                      vectors=m["counts"]["vectors"], model=m["model"]["name"], index_type=m["index_type"],
+                      vectors=m["counts"]["vectors"], model=m["model"]["name"],
+                      models=[x["name"] for x in engine.index.models], index_type=m["index_type"],
                       built_at=m["built_at"])
 
 
 def _doc_id(engine: SearchEngine, symbol: str, language: str | None) -> int:
     from parasearch.types import normalize_symbol
 
-    ids = engine.index.key_to_docs.get(normalize_symbol(symbol), [])
-    if not ids:
+    versions = engine.index.symbol_versions.get(normalize_symbol(symbol))
+    if not versions:
         raise HTTPException(404, f"no document with symbol {symbol!r} in the index")
-    langs = [engine.index.doc_lang[i] for i in ids]
     if language:
-        if language.lower() not in langs:
-            raise HTTPException(404, f"{symbol} is not in the index in language {language!r} "
-                                     f"(available: {', '.join(sorted(langs))})")
-        return ids[langs.index(language.lower())]
-    return ids[langs.index("en")] if "en" in langs else ids[0]
+        doc_id = versions.get(language.strip().lower())
+        if doc_id is None:
+            symbol = engine.index.doc_symbol[next(iter(versions.values()))]
+            raise HTTPException(404, f"{symbol} is not in the index in language {language!r}; it is in: "
+                                     f"{', '.join(versions)}")
+        return doc_id
+    return versions["en"] if "en" in versions else next(iter(versions.values()))
 
 
 __all__ = ["create_app", "IndexError_"]

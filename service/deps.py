@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult
+from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult, VersionLink
 from service.search import Filters, SearchEngine, SearchOutcome
+from service.web import document_url
 
 
 def get_engine(request: Request) -> SearchEngine:
@@ -28,13 +29,22 @@ def search_filters(
     return Filters(symbol=symbol, body=body, type=type, language=language, date_from=date_from, date_to=date_to)
 
 
-def to_response(outcome: SearchOutcome) -> SearchResponse:
+def version_links(symbol: str, languages: list[str], para: str | None = None, root: str = "") -> list[VersionLink]:
+    """Links to the other language versions of a document, at paragraph ``para``'s anchor when given."""
+    return [VersionLink(language=lang, url=document_url(symbol, lang, para, root)) for lang in languages]
+
+
+def to_response(outcome: SearchOutcome, root: str = "") -> SearchResponse:
+    """The API's form of a search; ``root``: the service's root path, for the results' URLs."""
     results = [
         SearchResult(
             rank=h.rank, score=h.score, symbol=h.row.symbol, para=h.row.para, citation=h.row.citation,
             text=h.row.text, snippet=h.snippet, title=h.row.title, date=h.row.date, body=h.row.body,
             type=h.row.type, language=h.row.language, section=h.row.section,
-            also_in=[Citation(symbol=a.symbol, para=a.para, citation=a.citation) for a in h.also_in],
+            url=document_url(h.row.symbol, h.row.language, h.row.para, root),
+            versions=version_links(h.row.symbol, h.versions, h.row.para, root),
+            also_in=[Citation(symbol=a.symbol, para=a.para, citation=a.citation, language=a.language,
+                              url=document_url(a.symbol, a.language, a.para, root)) for a in h.also_in],
             scores={m: ModeScore(**v) for m, v in h.scores.items()},
         )
         for h in outcome.hits

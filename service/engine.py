@@ -6,26 +6,32 @@ import os
 from pathlib import Path
 
 from indexer.embed import load_encoder
+from parasearch.config import model_list
 from service.index import LoadedIndex
 from service.search import SearchEngine
+
+
+def built_model(built: dict) -> str:
+    """How to load a model an index records: its path when it exists here, else its name."""
+    return built["path"] if Path(built.get("path", "")).exists() else built["name"]
 
 
 def load_engine(index_dir: Path, *, model: str | None = None, backend: str | None = None) -> SearchEngine:
     """The search engine over ``index_dir``.
 
-    The query encoder is the model the index was built with (its recorded path,
-    else its name) unless ``model`` is given; a model that differs from the
-    index's is refused with a clear error (:class:`~service.search.EngineError`).
+    The query encoders are the models the index was built with (each one's
+    recorded path, else its name), one per dense arm, unless ``model`` is given
+    (a spec as for ``parasearch index``: names joined by "+"); a model that
+    differs from the index's is refused with a clear error
+    (:class:`~service.search.EngineError`).
     """
     threads = int(os.environ.get("PARASEARCH_FAISS_THREADS", "1"))
     index = LoadedIndex(Path(index_dir), faiss_threads=threads)
-    built = index.model
-    if model is None:
-        model = built["path"] if Path(built.get("path", "")).exists() else built["name"]
-    encoder = load_encoder(model, backend)  # None: $PARASEARCH_ENCODER, else the default backend
-    if encoder.backend == "torch":
+    models = model_list(model) if model else [built_model(m) for m in index.models]
+    encoders = [load_encoder(m, backend) for m in models]  # backend None: $PARASEARCH_ENCODER, else the model's
+    if any(e.backend == "torch" for e in encoders):
         import torch
 
         # One query at a time per request thread: PyTorch's own thread pool only fights the server's threads.
         torch.set_num_threads(1)
-    return SearchEngine(index, encoder)
+    return SearchEngine(index, encoders)

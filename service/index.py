@@ -11,7 +11,7 @@ import numpy as np
 
 from parasearch import indexfiles
 from parasearch.indexfiles import IndexError_
-from parasearch.types import citation
+from parasearch.types import citation, language_order
 
 __all__ = ["IndexError_", "LoadedIndex", "ParagraphRow"]
 
@@ -62,8 +62,13 @@ class LoadedIndex:
             )
         if faiss_threads:
             faiss.omp_set_num_threads(faiss_threads)
-        self.faiss = faiss.read_index(str(self.generation / indexfiles.VECTORS))
-        self.vec2para = np.load(self.generation / indexfiles.VEC2PARA)
+        # One dense arm per model the index was built with: (FAISS index, paragraph of each vector).
+        self.models: list[dict] = self.manifest.get("models") or [self.manifest["model"]]
+        self.arms = []
+        for arm in range(len(self.models)):
+            vec_file, map_file = indexfiles.arm_files(arm)
+            self.arms.append((faiss.read_index(str(self.generation / vec_file)), np.load(self.generation / map_file)))
+        self.faiss, self.vec2para = self.arms[0]
         self.bm25 = bm25s.BM25.load(str(self.generation / indexfiles.BM25_DIR), mmap=False)
         self._db = sqlite3.connect(
             f"file:{self.generation / indexfiles.STORE}?mode=ro", uri=True, check_same_thread=False
@@ -93,10 +98,17 @@ class LoadedIndex:
         self.key_to_docs: dict[str, list[int]] = {}
         for d in docs:
             self.key_to_docs.setdefault(d[2], []).append(d[0])
-        rows = self._db.execute("SELECT doc_id, text_key FROM paragraphs ORDER BY id").fetchall()
+        # Language versions: the same symbol indexed in several languages. Per document, the languages its
+        # symbol is indexed in (UN order), and per symbol key, the document of each language.
+        self.symbol_versions: dict[str, dict[str, int]] = {
+            key: dict(sorted(((str(self.doc_lang[i]), i) for i in ids), key=lambda x: language_order(x[0])))
+            for key, ids in self.key_to_docs.items()}
+        self.doc_languages: list[tuple[str, ...]] = [tuple(self.symbol_versions[d[2]]) for d in docs]
+        rows = self._db.execute("SELECT doc_id, para, text_key FROM paragraphs ORDER BY id").fetchall()
         self.para_doc = np.array([r[0] for r in rows], dtype=np.int64)
+        self._load_versions([r[1] for r in rows])
         # Repeated paragraphs: group id per paragraph; members of each group newest first.
-        keys = np.array([r[1] for r in rows], dtype=object)
+        keys = np.array([r[2] for r in rows], dtype=object)
         _, self.para_group = np.unique(keys, return_inverse=True) if len(keys) else (None, np.zeros(0, int))
         self.para_group = self.para_group.astype(np.int64)
         counts = np.bincount(self.para_group) if len(keys) else np.zeros(0, int)
@@ -110,6 +122,47 @@ class LoadedIndex:
             bounds = np.flatnonzero(np.diff(groups)) + 1
             for chunk in np.split(sorted_ids, bounds):
                 self.group_members[int(self.para_group[chunk[0]])] = chunk
+
+    def _load_versions(self, paras: list[str]) -> None:
+        """The language versions of each paragraph: the paragraphs with the same symbol and locator in the other
+        languages of a document indexed in several. ``para_version[pid]``: its version group, -1 for a paragraph
+        of a document indexed in one language (or with no counterpart); the members of group ``g`` are
+        ``version_ids[version_start[g]:version_start[g + 1]]``, in paragraph-id order."""
+        n = len(paras)
+        self.para_version = np.full(n, -1, dtype=np.int64)
+        self.version_ids = np.zeros(0, dtype=np.int64)
+        self.version_start = np.zeros(1, dtype=np.int64)
+        multi = np.array([len(langs) > 1 for langs in self.doc_languages], dtype=bool)
+        if not n or not multi.any():
+            return
+        _, sym = np.unique(self.doc_key, return_inverse=True)  # one integer per symbol key
+        cand = np.flatnonzero(multi[self.para_doc])
+        keys = np.array([f"{sym[self.para_doc[i]]}\t{paras[i]}" for i in cand.tolist()], dtype=object)
+        _, group = np.unique(keys, return_inverse=True)
+        counts = np.bincount(group)
+        keep = counts[group] > 1  # a locator only one version has is no version group
+        cand, group = cand[keep], group[keep]
+        if not len(cand):
+            return
+        _, group = np.unique(group, return_inverse=True)  # renumber 0..G-1
+        order = np.lexsort((cand, group))
+        self.version_ids = cand[order]
+        self.para_version[cand] = group
+        self.version_start = np.concatenate([[0], np.cumsum(np.bincount(group))]).astype(np.int64)
+
+    def versions_of(self, pid: int) -> np.ndarray:
+        """The paragraph ids of every language version of paragraph ``pid`` (itself included)."""
+        g = int(self.para_version[pid])
+        if g < 0:
+            return np.array([pid], dtype=np.int64)
+        return self.version_ids[self.version_start[g]:self.version_start[g + 1]]
+
+    def version_in(self, pid: int, language: str) -> int | None:
+        """The paragraph id of paragraph ``pid``'s version in ``language``, when that version is indexed."""
+        for v in self.versions_of(pid).tolist():
+            if self.doc_lang[self.para_doc[v]] == language:
+                return int(v)
+        return None
 
     @property
     def n_paragraphs(self) -> int:

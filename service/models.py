@@ -6,11 +6,35 @@ from pydantic import BaseModel, Field
 
 from service.answer import ANSWER_K
 
+LANGUAGE_DESCRIPTION = "The language of this version of the document (ISO 639-1)"
+URL_DESCRIPTION = (
+    "The document view of this language version, at the paragraph's anchor `#para-<locator>`: "
+    "`/documents/{symbol}?language={language}#para-{para}` (the symbol's slashes kept, other characters "
+    "percent-encoded; prefixed with the service's root path when it is mounted under one)"
+)
+VERSIONS_DESCRIPTION = (
+    "The other languages the same document (symbol) is indexed in, each linking to the same paragraph's anchor "
+    "in that version (in the UN's order: ar, zh, en, fr, ru, es, then others). The same symbol and paragraph "
+    "locator in several languages is one citation"
+)
+
+
+class VersionLink(BaseModel):
+    """Another language version of a document, or of one paragraph of it."""
+
+    language: str = Field(examples=["en"], description="ISO 639-1 code of the version")
+    url: str = Field(examples=["/documents/S/RES/2672%20(2023)?language=en#para-3"],
+                     description="The document view of that version (at the paragraph's anchor, for a paragraph)")
+
 
 class Citation(BaseModel):
     symbol: str = Field(examples=["CTOC/COP/WG.2/2013/5"])
     para: str = Field(description="Paragraph locator as printed: '14', 'preamble-3', 'annex-5'", examples=["9"])
-    citation: str = Field(examples=["CTOC/COP/WG.2/2013/5, para. 9"])
+    citation: str = Field(examples=["CTOC/COP/WG.2/2013/5, para. 9"], description=(
+        "Symbol and paragraph: the same in every language version"))
+    language: str | None = Field(default=None, examples=["en"], description=LANGUAGE_DESCRIPTION)
+    url: str | None = Field(default=None, examples=["/documents/CTOC/COP/WG.2/2013/5?language=en#para-9"],
+                            description=URL_DESCRIPTION)
 
 
 class ModeScore(BaseModel):
@@ -19,18 +43,34 @@ class ModeScore(BaseModel):
 
 
 class SearchResult(BaseModel):
+    """One paragraph, in one language version; the other versions of the same citation are in ``versions``."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "rank": 1, "score": 3.21, "symbol": "S/RES/2672 (2023)", "para": "3",
+        "citation": "S/RES/2672 (2023), para. 3", "language": "fr",
+        "url": "/documents/S/RES/2672%20(2023)?language=fr#para-3",
+        "versions": [{"language": "en", "url": "/documents/S/RES/2672%20(2023)?language=en#para-3"}],
+        "text": "Décide de prolonger ...", "snippet": "Décide de prolonger ...", "title": "Résolution 2672 (2023)",
+        "date": "2023-01-09", "body": "Security Council", "type": "resolution", "section": "", "also_in": [],
+        "scores": {"fused": {"rank": 1, "score": 3.21}},
+    }]}}
+
     rank: int
     score: float = Field(description="Fused (hybrid) or single-mode score; higher is better")
     symbol: str
     para: str
-    citation: str
-    text: str
+    citation: str = Field(description="Symbol and paragraph: the same in every language version")
+    text: str = Field(description="The paragraph's text in this version's `language`")
     snippet: str = Field(description="The text, HTML-escaped, with matching query terms in <mark>")
     title: str
     date: str | None
     body: str | None
     type: str | None
-    language: str
+    language: str = Field(examples=["fr"], description=(
+        "The language of the version shown (ISO 639-1): the query's language (`SearchResponse.language`) when the "
+        "paragraph is indexed in it, else that of the best-scoring version"))
+    url: str = Field(examples=["/documents/S/RES/2672%20(2023)?language=fr#para-3"], description=URL_DESCRIPTION)
+    versions: list[VersionLink] = Field(default_factory=list, description=VERSIONS_DESCRIPTION)
     section: str
     also_in: list[Citation] = Field(
         default_factory=list, description="The same paragraph, word for word, in other documents"
@@ -55,7 +95,7 @@ class SearchResponse(BaseModel):
     notice: str | None = Field(default=None, description="Something the user should know about the results")
     language: str | None = Field(default=None, examples=["fr"], description=(
         "The language the query is written in, when the index holds several and it is clear (hybrid search "
-        "prefers paragraphs in it); null otherwise"))
+        "prefers paragraphs in it, and a result indexed in several languages is shown in it); null otherwise"))
     years: list[int] = Field(default_factory=list, examples=[[2024]], description=(
         "The years the query names ('in 2024', 'from 2020 to 2023', 'eightieth session'): hybrid search "
         "prefers documents of those years, and shows a repeated paragraph from one of them"))
@@ -82,6 +122,10 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentOut(DocumentSummary):
+    versions: list[VersionLink] = Field(default_factory=list, description=(
+        "The other languages this document (symbol) is indexed in, each linking to that version "
+        "(`/documents/{symbol}?language=xx`; add `#para-<locator>` for a paragraph)"),
+        examples=[[{"language": "fr", "url": "/documents/S/RES/2672%20(2023)?language=fr"}]])
     paragraphs: list[ParagraphOut]
 
 
@@ -94,8 +138,11 @@ class Health(BaseModel):
     status: str
     documents: int
     paragraphs: int
-    vectors: int
-    model: str
+    vectors: int = Field(description="Vectors of the first model (its dense arm)")
+    model: str = Field(description="The first model (dense arm) the index was built with")
+    models: list[str] = Field(default_factory=list, examples=[["multilingual-e5-small", "all-MiniLM-L6-v2"]],
+                              description="Every model the index was built with, one dense arm each, fused with "
+                                          "BM25 at query time")
     index_type: str
     built_at: str
 
@@ -125,7 +172,10 @@ class AnswerRequest(BaseModel):
 
 
 class AnswerCitationOut(Citation):
+    """The paragraph backing a sentence, in the language version quoted (the question's, when indexed)."""
+
     passage: int = Field(description="Number (1-based rank) of the passage in `passages` that backs the sentence")
+    versions: list[VersionLink] = Field(default_factory=list, description=VERSIONS_DESCRIPTION)
 
 
 class AnswerSentenceOut(BaseModel):

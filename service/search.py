@@ -16,10 +16,11 @@ import bm25s
 import numpy as np
 
 from parasearch.analysis import DEFAULT_LANGUAGE, terms
-from parasearch.types import normalize_symbol
+from parasearch.config import model_languages
+from parasearch.types import LANGUAGE_NAMES, UN_LANGUAGES, normalize_symbol
 from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
-from service.language import QueryLanguage
+from service.language import SCRIPT_LANGUAGE_NAMES, QueryLanguage, unindexed_script
 from service.references import Reference, parse_reference
 from service.snippets import highlight, query_terms
 
@@ -28,6 +29,10 @@ MODES = ("hybrid", "dense", "bm25")
 # query. Chosen over reciprocal rank fusion (k=60) by `parasearch eval --fusion-study`, the weight tuned on
 # SciFact's train queries only: nDCG@10 SciFact 0.737 vs 0.721, ArguAna 0.501 vs 0.481, dev 0.581 vs 0.539.
 DENSE_WEIGHT = 0.6
+# A question in a language the index holds no document in (French over English-only resolutions) shares with the
+# paragraphs only numbers, names and symbols: BM25 finds little, and its noise drowns the dense match at 0.6.
+# Its dense weight is this instead (see docs/evaluation.md, "Cross-lingual questions").
+CROSSLINGUAL_DENSE_WEIGHT = 0.9
 QUERY_CACHE_SIZE = 1024
 # Hybrid search adds to each paragraph's fused (z-normalised) score what the query says about the documents it
 # wants (SearchEngine._metadata_prior). Chosen on the development questions over the full English corpus plus the
@@ -55,13 +60,23 @@ def fuse_convex(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.nd
 
     A paragraph missing from one list gets that list's lowest normalised score.
     """
-    d, b = normalize(dense_scores), normalize(bm25_scores)
-    uniq = np.union1d(dense_ids, bm25_ids)
-    d_full = np.full(len(uniq), d.min() if len(d) else 0.0)
-    b_full = np.full(len(uniq), b.min() if len(b) else 0.0)
-    d_full[np.searchsorted(uniq, dense_ids)] = d
-    b_full[np.searchsorted(uniq, bm25_ids)] = b
-    return uniq, w * d_full + (1 - w) * b_full
+    return fuse_many([(dense_ids, dense_scores), (bm25_ids, bm25_scores)], [w, 1 - w], normalize)
+
+
+def fuse_many(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], normalize=_zscore
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted sum of each list's normalised scores over the union of the lists' ids (ids, scores).
+
+    A paragraph missing from a list gets that list's lowest normalised score.
+    """
+    uniq = np.unique(np.concatenate([ids for ids, _ in lists])) if lists else np.zeros(0, np.int64)
+    total = np.zeros(len(uniq))
+    for (ids, scores), w in zip(lists, weights, strict=True):
+        z = normalize(scores)
+        full = np.full(len(uniq), z.min() if len(z) else 0.0)
+        full[np.searchsorted(uniq, ids)] = z
+        total += w * full
+    return uniq, total
 
 
 class EngineError(Exception):
@@ -89,6 +104,7 @@ class Hit:
     also_in: list[ParagraphRow] = field(default_factory=list)
     snippet: str = ""
     scores: dict = field(default_factory=dict)  # per-mode rank and score, for debugging and evaluation
+    versions: list[str] = field(default_factory=list)  # the other languages its document's symbol is indexed in
 
 
 @dataclass
@@ -125,37 +141,82 @@ def _metadata_bm25(index: LoadedIndex) -> bm25s.BM25:
 
 class SearchEngine:
     def __init__(self, index: LoadedIndex, encoder) -> None:
-        built = index.model
-        # Identity is "name@hash of the model files": the files decide, not the name they were given.
-        if encoder.identity.split("@")[-1] != built["identity"].split("@")[-1] or encoder.dim != built["dim"]:
-            raise EngineError(
-                f"index {index.dir} was built with model {built['name']} ({built['identity']}, dim {built['dim']}) "
-                f"but the query model is {encoder.name} ({encoder.identity}, dim {encoder.dim}): "
-                f"use the same model or rebuild the index"
-            )
+        """``encoder``: the query encoder of the index's model, or a list with one per dense arm (model), in the
+        index's order (:func:`service.engine.load_engine` loads them)."""
+        encoders = list(encoder) if isinstance(encoder, (list, tuple)) else [encoder]
+        if len(encoders) != len(index.models):
+            raise EngineError(f"index {index.dir} was built with {len(index.models)} model(s) "
+                              f"({', '.join(m['name'] for m in index.models)}) but {len(encoders)} query encoder(s) "
+                              f"were given")
+        for enc, built in zip(encoders, index.models, strict=True):
+            # Identity is "name@hash of the model files": the files decide, not the name they were given.
+            if enc.identity.split("@")[-1] != built["identity"].split("@")[-1] or enc.dim != built["dim"]:
+                raise EngineError(
+                    f"index {index.dir} was built with model {built['name']} ({built['identity']}, dim "
+                    f"{built['dim']}) but the query model is {enc.name} ({enc.identity}, dim {enc.dim}): "
+                    f"use the same model or rebuild the index"
+                )
         self.index = index
-        self.encoder = encoder
+        self.encoders = encoders
+        self.encoder = encoders[0]  # the first arm's: answers compare its sentence vectors with its query vector
+        # The languages each arm's model serves (None: any): an English model's arm is left out for a question
+        # known to be in another language.
+        self._arm_languages = [built.get("languages", model_languages(built["name"])) for built in index.models]
         languages = sorted(set(index.doc_lang.tolist()))
-        self.query_language = QueryLanguage(languages)
+        self.languages = languages
+        # The query's language is told among the index's and the six UN languages: a question in Chinese over
+        # English documents is known as Chinese, and searched by meaning across languages.
+        self.query_language = QueryLanguage(languages, also=UN_LANGUAGES if languages else ())
         # How query terms are analysed when the query's language is not known: the index's one language, or English.
         self._default_language = languages[0] if len(languages) == 1 else DEFAULT_LANGUAGE
         # Only documents of several paragraphs: a one-paragraph record's title is already in its text
         # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10 by 0.024.
         self._meta_docs = index.doc_n_paragraphs > 1
         self._meta_bm25 = _metadata_bm25(index)
-        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._qcaches: list[OrderedDict[str, np.ndarray]] = [OrderedDict() for _ in encoders]
 
     # -- building blocks ------------------------------------------------------------------------
-    def embed_query(self, query: str) -> np.ndarray:
-        vec = self._qcache.get(query)
+    def embed_query(self, query: str, arm: int = 0) -> np.ndarray:
+        """The query's vector for dense arm ``arm`` (its model, with its query prompt), cached."""
+        cache = self._qcaches[arm]
+        vec = cache.get(query)
         if vec is None:
-            vec = self.encoder.encode([query], batch_size=1)[0]
-            self._qcache[query] = vec
-            if len(self._qcache) > QUERY_CACHE_SIZE:
-                self._qcache.popitem(last=False)
+            vec = self.encoders[arm].encode_queries([query], batch_size=1)[0]
+            self._remember(cache, query, vec)
         else:
-            self._qcache.move_to_end(query)
+            cache.move_to_end(query)
         return vec
+
+    def embed_queries(self, queries: list[str], *, batch_size: int = 64) -> None:
+        """Embed many queries at once for every arm (one batched encoder call each, for those not cached yet), as
+        :meth:`embed_query` does one by one; the vectors stay in the query caches, so searching the queries next
+        costs no encoding. For evaluations of many queries: keep a batch under ``QUERY_CACHE_SIZE``."""
+        for enc, cache in zip(self.encoders, self._qcaches, strict=True):
+            todo = list(dict.fromkeys(q for q in queries if q not in cache))
+            if todo:
+                for q, vec in zip(todo, enc.encode_queries(todo, batch_size=batch_size), strict=True):
+                    self._remember(cache, q, vec)
+
+    def clear_query_cache(self) -> None:
+        """Forget every cached query vector (benchmarks time the encoding this way)."""
+        for cache in self._qcaches:
+            cache.clear()
+
+    def cached_queries(self) -> set[str]:
+        """The queries whose vectors every arm has cached."""
+        return set.intersection(*(set(c) for c in self._qcaches))
+
+    @staticmethod
+    def _remember(cache: OrderedDict, query: str, vec: np.ndarray) -> None:
+        cache[query] = vec
+        if len(cache) > QUERY_CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def dense_arms(self, lang: str | None) -> list[int]:
+        """The dense arms that serve a query in ``lang`` (None: unknown): every arm whose model is multilingual,
+        or trained on ``lang``; all of them when none is."""
+        arms = [i for i, langs in enumerate(self._arm_languages) if not langs or lang is None or lang in langs]
+        return arms or list(range(len(self.encoders)))
 
     def doc_mask(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or not filters.active():
@@ -183,26 +244,39 @@ class SearchEngine:
             mask &= (ix.doc_date_int <= hi) & (ix.doc_date_int >= 0)
         return mask
 
-    def dense(self, query: str, n: int, para_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``n`` paragraphs by cosine similarity (best window per paragraph)."""
+    def dense(self, query: str, n: int, para_mask: np.ndarray | None, lang: str | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` paragraphs by meaning: one arm's cosine similarities, or the z-score fusion (equal weights)
+        of the arms that serve a query in ``lang`` (:meth:`dense_arms`)."""
+        arms = self.dense_arms(lang)
+        if len(arms) == 1:
+            return self.dense_arm(query, n, para_mask, arms[0])
+        lists = [self.dense_arm(query, n, para_mask, arm) for arm in arms]
+        uniq, fused = fuse_many(lists, [1.0 / len(lists)] * len(lists))
+        order = np.argsort(-fused, kind="stable")[:n]
+        return uniq[order], fused[order]
+
+    def dense_arm(self, query: str, n: int, para_mask: np.ndarray | None, arm: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` paragraphs by cosine similarity in dense arm ``arm`` (best window per paragraph)."""
         import faiss
 
-        ix = self.index
-        qvec = self.embed_query(query)[None, :]
-        n_vec = ix.faiss.ntotal
+        index, vec2para = self.index.arms[arm]
+        qvec = self.embed_query(query, arm)[None, :]
+        n_vec = index.ntotal
         # Long paragraphs have several windows: over-fetch so that n distinct paragraphs remain.
         kv = min(n_vec, max(n + 16, int(n * 1.5)))
         params = None
         if para_mask is not None:
-            bits = np.packbits(para_mask[ix.vec2para], bitorder="little")
+            bits = np.packbits(para_mask[vec2para], bitorder="little")
             sel = faiss.IDSelectorBitmap(n_vec, faiss.swig_ptr(bits))
             params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, kv))
-                      if isinstance(ix.faiss, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
-        elif isinstance(ix.faiss, faiss.IndexHNSW):
+                      if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
+        elif isinstance(index, faiss.IndexHNSW):
             params = faiss.SearchParametersHNSW(efSearch=max(128, kv))
-        scores, vids = ix.faiss.search(qvec, kv, params=params)
+        scores, vids = index.search(qvec, kv, params=params)
         valid = vids[0] >= 0
-        pids, pscores = ix.vec2para[vids[0][valid]], scores[0][valid]
+        pids, pscores = vec2para[vids[0][valid]], scores[0][valid]
         _, first = np.unique(pids, return_index=True)
         first.sort()
         return pids[first][:n].astype(np.int64), pscores[first][:n]
@@ -217,7 +291,8 @@ class SearchEngine:
              language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` paragraphs by BM25; ``language``: the query's, when known (see :meth:`analysis_language`)."""
         ix = self.index
-        qterms = terms(query, self.analysis_language(language))
+        # Analysed as the index's paragraphs were (an index built before records an older analysis version).
+        qterms = terms(query, self.analysis_language(language), version=ix.analysis_version)
         if not qterms or ix.n_paragraphs == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         weight = None if para_mask is None else para_mask.astype(np.float32)
@@ -234,7 +309,7 @@ class SearchEngine:
         ix = self.index
         docs = ix.para_doc[ids]
         prior: np.ndarray | float = 0.0
-        if lang is not None and self.query_language.active:
+        if lang is not None and len(self.languages) > 1:
             prior = prior + LANGUAGE_BOOST * (ix.doc_lang[docs] == lang)
         if META_WEIGHT and self._meta_docs.any():
             prior = prior + META_WEIGHT * self._doc_meta_scores(query)[docs]
@@ -254,6 +329,28 @@ class SearchEngine:
             out[self._meta_docs] = (s - s.mean()) / std
         return out
 
+    def crosslingual(self, lang: str | None) -> bool:
+        """Whether a query in ``lang`` (as detected) is in a language none of the index's documents are in."""
+        return lang is not None and bool(self.languages) and lang not in self.languages
+
+    def language_notice(self, query: str, lang: str | None) -> str | None:
+        """What to tell a user whose question is in a language (or script) the index holds no document in."""
+        held = ", ".join(LANGUAGE_NAMES.get(x, x) for x in self.languages)
+        if self.crosslingual(lang):
+            name = LANGUAGE_NAMES.get(lang, lang)
+        else:
+            script = unindexed_script(query, self.languages) if lang is None else None
+            if script is None:
+                return None
+            name = SCRIPT_LANGUAGE_NAMES.get(script, script)
+        return (f"The index holds no documents in {name}: results are matched by meaning, across languages, "
+                f"from documents in {held}.")
+
+    def other_versions(self, row: ParagraphRow) -> list[str]:
+        """The other languages the row's document (its symbol) is indexed in, in the UN's order."""
+        own = self.index.doc_lang[row.doc_id]
+        return [lang for lang in self.index.doc_languages[row.doc_id] if lang != own]
+
     def _snippet(self, row: ParagraphRow, query: str, qterms: dict[str, set[str]]) -> str:
         lang = self.analysis_language(row.language)
         if lang not in qterms:
@@ -268,45 +365,72 @@ class SearchEngine:
         ``lang``: the query's language when service.language is sure of it; ``years``: those it names."""
         per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if mode in ("dense", "hybrid"):
-            per_mode["dense"] = self.dense(query, n, para_mask)
+            per_mode["dense"] = self.dense(query, n, para_mask, lang)
         if mode in ("bm25", "hybrid"):
             per_mode["bm25"] = self.bm25(query, n, para_mask, lang)
         if mode != "hybrid":
             return per_mode[mode][0], per_mode
-        uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"])
+        w = CROSSLINGUAL_DENSE_WEIGHT if self.crosslingual(lang) else DENSE_WEIGHT
+        uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"], w=w)
         fused = fused + self._metadata_prior(query, uniq, lang, years or [])
         order = np.argsort(-fused, kind="stable")
         per_mode["fused"] = (uniq[order], fused[order])
         return uniq[order], per_mode
 
     def _collapse(self, ids: np.ndarray, para_mask: np.ndarray | None, k: int, collapse: bool,
-                  prefer_docs: np.ndarray | None = None) -> list[tuple[int, int, list[int]]]:
-        """(shown id, hit id, also_in ids) for the first k distinct paragraphs.
+                  prefer_docs: np.ndarray | None = None, lang: str | None = None,
+                  versions: bool | None = None) -> list[tuple[int, int, list[int]]]:
+        """(shown id, hit id, also_in ids) for the first k distinct citations.
 
         A paragraph repeated word for word in several documents is shown once, from the newest document,
         or from the newest of ``prefer_docs`` (those of a year the query names) when one holds it.
+
+        The language versions of a paragraph (the same symbol and locator in another language) are one citation,
+        shown once (``versions``, by default as ``collapse``): in ``lang``, the query's language, when that version
+        is indexed and passes the filters, else the best-ranked version. The hit id stays the best-ranked one,
+        whose scores the result carries.
         """
         ix = self.index
+        versions = collapse if versions is None else versions
         out: list[tuple[int, int, list[int]]] = []
-        seen: set[int] = set()
+        seen: set[int] = set()  # repeated-text groups shown
         seen_ids: set[int] = set()
+        seen_versions: set[int] = set()  # version groups shown
         for pid in ids.tolist():
-            g = int(ix.para_group[pid])
-            if pid in seen_ids or (collapse and g in seen):
+            if pid in seen_ids:
                 continue
             seen_ids.add(pid)
+            base = pid
+            vg = int(ix.para_version[pid])
+            if versions and vg >= 0:
+                if vg in seen_versions:
+                    continue
+                if lang is not None and ix.doc_lang[ix.para_doc[pid]] != lang:
+                    alt = ix.version_in(pid, lang)
+                    if alt is not None and (para_mask is None or para_mask[alt]):
+                        base = alt
+            g = int(ix.para_group[base])
+            if collapse and g in seen:
+                continue
             members = ix.group_members.get(g) if collapse else None
             if members is None:
-                out.append((pid, pid, []))
+                out.append((base, pid, []))
             else:
                 if para_mask is not None:
                     members = members[para_mask[members]]
-                shown = int(members[0])
+                pool = members
+                if versions and lang is not None:  # the question's language, when a document holds it in it
+                    in_lang = members[ix.doc_lang[ix.para_doc[members]] == lang]
+                    pool = in_lang if len(in_lang) else members
+                shown = int(pool[0])
                 if prefer_docs is not None:
-                    preferred = members[prefer_docs[ix.para_doc[members]]]
+                    preferred = pool[prefer_docs[ix.para_doc[pool]]]
                     shown = int(preferred[0]) if len(preferred) else shown
                 out.append((shown, pid, [int(m) for m in members if m != shown]))
             seen.add(g)
+            if versions:
+                shown, _, also = out[-1]
+                seen_versions.update(int(v) for v in ix.para_version[[shown, *also]] if v >= 0)
             if len(out) == k:
                 break
         return out
@@ -345,6 +469,8 @@ class SearchEngine:
         n_allowed = ix.n_paragraphs if para_mask is None else int(para_mask.sum())
 
         lang = self.query_language.detect(text_query) if text_query else None
+        if text_query and notice is None:
+            notice = self.language_notice(text_query, lang)
         years = query_years(text_query)
         prefer_docs = np.isin(ix.doc_date_int // 10000, years) if years else None
         per_mode: dict = {}
@@ -353,13 +479,14 @@ class SearchEngine:
             while True:
                 ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
                 picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
-                                        prefer_docs)
+                                        prefer_docs, lang)
                 if len(picked) >= k or n >= n_allowed:
                     break
                 n = min(n_allowed, n * 4)
         else:  # only a reference: the document's paragraphs in order, the named one first
             ids = np.flatnonzero(para_mask) if para_mask is not None else np.arange(ix.n_paragraphs)
-            picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, False)
+            picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, False,
+                                    lang=lang, versions=collapse)
 
         wanted = {i for shown, _, also in picked for i in (shown, *also)}
         rows = ix.rows(sorted(wanted))
@@ -378,6 +505,6 @@ class SearchEngine:
                 row=rows[shown], rank=rank, score=float(main["score"]),
                 also_in=[rows[a] for a in also],
                 snippet=self._snippet(rows[shown], text_query, qterms) if snippets else "",
-                scores=scores,
+                scores=scores, versions=self.other_versions(rows[shown]),
             ))
         return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice, lang, years)

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -44,7 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parasearch.types import locator_label
+from parasearch.types import language_order, locator_label
 from service.models import DocumentOut, ParagraphOut
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -78,7 +79,9 @@ REVALIDATE = "no-cache"
 DOCUMENT_HTML_NOTE = (
     "\n\nAsked for as HTML (`Accept: text/html`, as a browser following a link does), this URL answers the "
     "document view: the whole document with paragraph numbers, each paragraph at the anchor `#para-<locator>` "
-    "(`#para-14`, `#para-preamble-3`), the one in the URL fragment highlighted. Any other `Accept` gets JSON."
+    "(`#para-14`, `#para-preamble-3`), the one in the URL fragment highlighted; a document indexed in several "
+    "languages has a language switch, whose links go to the same paragraph in the other versions. Any other "
+    "`Accept` gets JSON."
 )
 DOCUMENT_HTML_RESPONSE: dict[int | str, dict] = {
     200: {"content": {"text/html": {"schema": {"type": "string"}}},
@@ -204,6 +207,36 @@ def para_anchor(para: str) -> str:
     return f"para-{para}"
 
 
+# encodeURIComponent's unreserved characters: the URLs built here and by the pages' scripts are the same.
+_URI_SAFE = "!*'()"
+
+
+def document_url(symbol: str, language: str | None = None, para: str | None = None, root: str = "") -> str:
+    """The document view of one language version, at a paragraph's anchor:
+    ``/documents/S/RES/2672%20(2023)?language=fr#para-3`` (``root``: the service's root path, "" at the root)."""
+    url = f"{root}/documents/{quote(symbol, safe='/' + _URI_SAFE)}"
+    if language:
+        url += f"?language={quote(language, safe=_URI_SAFE)}"
+    if para:
+        url += "#" + quote(para_anchor(para), safe=_URI_SAFE)
+    return url
+
+
+def root_path(request: Request) -> str:
+    """The service's root path for URLs in API responses ("" unless mounted under a prefix)."""
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+# The versions' names in their own language, for the document view's language switch.
+LANGUAGE_NAMES = {"ar": "العربية", "zh": "中文", "en": "English", "fr": "Français", "ru": "Русский",
+                  "es": "Español", "de": "Deutsch", "pt": "Português"}
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur"})
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code.lower(), code.upper())
+
+
 def _margin_label(p: ParagraphOut) -> str:
     """What the document prints in the margin: the paragraph's number ("14", "5" in an annex), else nothing."""
     if p.kind in ("numbered", "annex"):
@@ -242,16 +275,40 @@ def _root(request: Request) -> str:
     return html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
 
 
+def _versions_html(doc: DocumentOut) -> str:
+    """The language switch: this version, then a link to each other one. The links carry no paragraph anchor
+    (the server never sees the URL's fragment): document.js gives them the one the page is at."""
+    if not doc.versions:
+        return ""
+    own = (doc.language or "").lower()
+    items = [(own, None)] + [(v.language, v.url) for v in doc.versions]
+    out = []
+    for code, url in sorted(items, key=lambda x: language_order(x[0])):
+        name = html.escape(language_name(code))
+        lang = html.escape(code, quote=True)
+        if url is None:
+            out.append(f'<li><span class="current" lang="{lang}" aria-current="page">{name}</span></li>')
+        else:
+            href = html.escape(url, quote=True)  # made with the root path already
+            out.append(f'<li><a class="version" href="{href}" hreflang="{lang}" lang="{lang}" '
+                       f'data-language="{lang}">{name}</a></li>')
+    return ('<nav class="versions" aria-label="Language versions"><span class="versions-label">Language:</span> '
+            f'<ul>{"".join(out)}</ul></nav>')
+
+
 def render_document(assets: Assets, doc: DocumentOut, root: str = "") -> str:
     meta = [("Symbol", doc.symbol), ("Date", doc.date), ("Body", doc.body), ("Type", doc.type),
             ("Language", doc.language), ("Paragraphs", str(doc.n_paragraphs))]
     meta_html = "".join(f"<div><dt>{k}</dt><dd>{html.escape(v)}</dd></div>" for k, v in meta if v)
+    lang = (doc.language or "en").lower()
     return assets.document_template.substitute(
         root=root,
         page_title=html.escape(f"{doc.symbol} — {doc.title}" if doc.title else doc.symbol),
         title=html.escape(doc.title or doc.symbol),
         symbol=html.escape(doc.symbol),
-        lang=html.escape(doc.language or "en", quote=True),
+        lang=html.escape(lang, quote=True),
+        dir="rtl" if lang in RTL_LANGUAGES else "ltr",
+        versions=_versions_html(doc),
         meta=meta_html,
         paragraphs=_paragraphs_html(doc.paragraphs),
     )
@@ -260,6 +317,7 @@ def render_document(assets: Assets, doc: DocumentOut, root: str = "") -> str:
 def render_not_found(assets: Assets, message: str, root: str = "") -> str:
     return assets.document_template.substitute(
         root=root, page_title="Not found — parasearch", title="Document not found", symbol="", lang="en",
+        dir="ltr", versions="",
         meta="", paragraphs=f'<p class="error" role="alert">{html.escape(message)}</p>'
                             f'<p><a href="{root}/">Search the documents</a></p>',
     )

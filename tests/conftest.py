@@ -47,9 +47,10 @@ def corpus_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def encoder():
-    from indexer.embed import load_encoder
+    """The default models' encoders, one per dense arm (multilingual-e5-small, all-MiniLM-L6-v2)."""
+    from indexer.embed import load_encoders
 
-    return load_encoder()
+    return load_encoders()
 
 
 @pytest.fixture(scope="session")

@@ -164,7 +164,9 @@ def test_answer_over_http(server):
     by_para = {p["para"]: p["text"] for p in body["passages"]}
     for s in body["sentences"]:
         c = s["citations"][0]
-        assert set(c) == {"symbol", "para", "citation", "passage"}
+        assert set(c) == {"symbol", "para", "citation", "passage", "language", "url", "versions"}
+        assert c["language"] == "en" and c["versions"] == []  # the sample is in English only
+        assert c["url"] == f"/documents/{SYMBOL}?language=en#para-{c['para']}"
         assert s["text"] in by_para[c["para"]]
     absent = httpx.post(f"{server.url}/answer", json={"question": ABSENT[0]}, timeout=60).json()
     assert absent["found"] is False and absent["answer"] == NOT_FOUND_TEXT and absent["passages"]

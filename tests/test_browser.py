@@ -5,7 +5,9 @@ dependency); Playwright's own browser download (``playwright install``) is never
 these tests are skipped, with the reason.
 
 The service runs on a loopback port over the built-in sample (conftest's ``ctoc_index``) with the CORS
-allow-list set to one loopback host page; a second host page, on another port, is not on the list.
+allow-list set to one loopback host page; a second host page, on another port, is not on the list. Language
+versions are checked on a second service over Security Council resolutions in English and French
+(test_versions.py's index), with its own allowed host page.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer, free_port
+from tests.test_versions import FR_QUESTION, versions_engine
 from tests.test_web import CORS_ENV, HOSTILE_SYMBOL, build_hostile_index
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -169,7 +172,8 @@ ANSWER = {
     "answer": "States should record testimony. [CTOC/COP/WG.2/2013/5, para. 9]",
     "sentences": [
         {"text": "States should <b>record</b> testimony.", "supported": True,
-         "citations": [{"symbol": "CTOC/COP/WG.2/2013/5", "para": "9", "citation": GOLD[0], "passage": 1}]},
+         "citations": [{"symbol": "CTOC/COP/WG.2/2013/5", "para": "9", "citation": GOLD[0], "passage": 1,
+                        "language": "en"}]},
         {"text": "An unbacked sentence.", "supported": False, "citations": []},
     ],
 }
@@ -199,7 +203,7 @@ def test_the_cited_answer_is_shown_when_the_service_has_one_and_never_holds_up_r
         expect(panel).to_be_visible()
         expect(panel.locator("#answer-body")).to_have_text(f"States should <b>record</b> testimony. [{GOLD[0]}]")
         ref = panel.locator("a.cite-ref").evaluate("a => a.href")
-        assert ref == web["service"] + "/documents/CTOC/COP/WG.2/2013/5#para-9"
+        assert ref == web["service"] + "/documents/CTOC/COP/WG.2/2013/5?language=en#para-9"
         assert panel.locator("b").count() == 0
     else:
         page.wait_for_timeout(300)
@@ -215,7 +219,7 @@ def test_citation_link_opens_the_document_at_the_highlighted_paragraph(web, watc
     cited = link.text_content()
     para = cited.rsplit(" ", 1)[-1]
     link.click()
-    page.wait_for_url(f"**/documents/CTOC/COP/WG.2/2013/5#para-{para}")
+    page.wait_for_url(web["service"] + f"/documents/CTOC/COP/WG.2/2013/5?language=en#para-{para}")
     target = page.locator(f"#para-{para}")
     expect(target).to_have_class(re_class("cited"))
     expect(target).to_be_in_viewport()
@@ -337,7 +341,9 @@ def test_widget_on_an_allowed_intranet_page(web, watched):
     expect(links).to_have_count(3)  # data-k="3"
     assert set(links.all_text_contents()) & set(GOLD)
     href = links.first.get_attribute("href")
-    assert href.startswith(web["service"] + "/documents/CTOC/COP/WG.2/2013/5#para-")
+    assert href.startswith(web["service"] + "/documents/CTOC/COP/WG.2/2013/5?language=en#para-")
+    expect(widget.locator("li").first.locator("abbr.badge")).to_have_text("EN")
+    expect(widget.locator("li .versions")).to_have_count(0)  # the sample is in English only
     # Everything lives inside the shadow root, untouched by the host's CSS (dashed red borders, 30px text).
     assert page.evaluate("document.querySelectorAll('li, ol').length") == 0
     style = links.first.evaluate("a => { const s = getComputedStyle(a); return [s.borderTopStyle, s.fontSize]; }")
@@ -397,3 +403,112 @@ def test_copy_citation_falls_back_where_the_clipboard_api_is_missing(web, browse
         w.assert_clean()
     finally:
         w.context.close()
+
+
+# -- language versions ---------------------------------------------------------------------------------------
+
+SYRIA_DOC = "/documents/S/RES/2672%20(2023)"
+
+
+@pytest.fixture(scope="session")
+def versions_web(tmp_path_factory, encoder) -> Iterator[dict]:
+    """The service over S/RES/2672 (2023) and S/RES/2561 (2021) in English and French (and S/RES/2562 (2021) in
+    English), and an intranet page allowed to embed its widget."""
+    from service.app import create_app
+
+    allowed_port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CORS_ENV, f"http://127.0.0.1:{allowed_port}")
+        app = create_app(engine=versions_engine(tmp_path_factory, encoder))
+    with LiveServer(app) as service:
+        host = HostPage(service.url, allowed_port).start()
+        try:
+            yield {"service": service.url, "allowed": host.url}
+        finally:
+            host.stop()
+
+
+def test_a_result_opens_its_own_language_version_and_lists_the_others(versions_web, watched):
+    page = watched.page
+    page.goto(versions_web["service"] + "/")
+    search(page, FR_QUESTION)
+    first = page.locator("#results li").first
+    link = first.locator("h3 a")
+    href = link.get_attribute("href")
+    assert re.fullmatch(r"documents/S/RES/2672%20\(2023\)\?language=fr#para-[\w-]+", href), href
+    para = href.rsplit("#para-", 1)[1]
+    expect(first.locator("h3 .lang-badge")).to_have_text("FR")
+    other = first.locator(".versions a")
+    expect(other).to_have_count(1)
+    expect(other).to_have_text("EN")
+    expect(other).to_have_attribute("href", f"documents/S/RES/2672%20(2023)?language=en#para-{para}")
+    other.click()  # the English version, at the same paragraph
+    page.wait_for_url(versions_web["service"] + f"{SYRIA_DOC}?language=en#para-{para}")
+    expect(page.locator("main")).to_have_attribute("lang", "en")
+    expect(page.locator(f"#para-{para}")).to_have_class(re_class("cited"))
+    page.go_back()
+    expect(page.locator("#results li").first.locator("h3 a")).to_have_attribute("href", href)
+    page.locator("#results li").first.locator("h3 a").click()
+    page.wait_for_url(versions_web["service"] + f"{SYRIA_DOC}?language=fr#para-{para}")
+    expect(page.locator("main")).to_have_attribute("lang", "fr")
+    expect(page.locator(f"#para-{para}")).to_have_class(re_class("cited"))
+    expect(page.locator(f"#para-{para}")).to_be_in_viewport()
+    watched.assert_clean()
+
+
+def test_the_language_switch_keeps_the_paragraph(versions_web, watched):
+    page = watched.page
+    service = versions_web["service"]
+    page.goto(f"{service}{SYRIA_DOC}?language=fr#para-3")
+    expect(page.locator("#para-3")).to_have_class(re_class("cited"))
+    expect(page.locator("nav.versions [aria-current=page]")).to_have_text("Français")
+    switch = page.locator("nav.versions a.version")
+    expect(switch).to_have_count(1)
+    expect(switch).to_have_text("English")
+    expect(switch).to_have_attribute("href", f"{SYRIA_DOC}?language=en#para-3")
+    # Moving to another paragraph moves the switch's anchor with it.
+    page.locator("#para-5 a.num").click()
+    expect(page.locator("#para-5")).to_have_class(re_class("cited"))
+    expect(switch).to_have_attribute("href", f"{SYRIA_DOC}?language=en#para-5")
+    french = page.locator("#para-5 .text").text_content()
+    switch.click()
+    page.wait_for_url(f"{service}{SYRIA_DOC}?language=en#para-5")
+    expect(page.locator("main")).to_have_attribute("lang", "en")
+    target = page.locator("#para-5")
+    expect(target).to_have_class(re_class("cited"))
+    expect(target).to_be_in_viewport()
+    expect(page.locator(".para.cited")).to_have_count(1)
+    assert target.locator(".text").text_content() != french
+    expect(target.locator("button.copy")).to_have_attribute("data-citation", "S/RES/2672 (2023), para. 5")
+    # And back to French, still at paragraph 5.
+    page.locator("nav.versions a.version").click()
+    page.wait_for_url(f"{service}{SYRIA_DOC}?language=fr#para-5")
+    expect(page.locator("#para-5 .text")).to_have_text(french)
+    # A document indexed in one language has no switch.
+    page.goto(f"{service}/documents/S/RES/2562%20(2021)#para-1")
+    expect(page.locator("nav.versions")).to_have_count(0)
+    watched.assert_clean()
+
+
+def test_widget_results_carry_their_language(versions_web, watched):
+    page = watched.page
+    service = versions_web["service"]
+    page.goto(versions_web["allowed"] + "/")
+    widget = page.locator("parasearch-widget")
+    box = widget.locator("input[type=search]")
+    box.fill(FR_QUESTION)
+    box.press("Enter")
+    items = widget.locator("li")
+    expect(items).to_have_count(3)  # data-k="3"
+    first = items.first
+    href = first.locator("a.cite").get_attribute("href")
+    assert re.fullmatch(re.escape(service + SYRIA_DOC) + r"\?language=fr#para-[\w-]+", href), href
+    para = href.rsplit("#para-", 1)[1]
+    expect(first.locator("abbr.badge")).to_have_text("FR")
+    other = first.locator(".versions a")
+    expect(other).to_have_text("EN")
+    expect(other).to_have_attribute("href", f"{service}{SYRIA_DOC}?language=en#para-{para}")
+    other.click()
+    page.wait_for_url(f"{service}{SYRIA_DOC}?language=en#para-{para}")
+    expect(page.locator(f"#para-{para}")).to_have_class(re_class("cited"))
+    watched.assert_clean()

@@ -34,9 +34,12 @@ INT8_MIN_COSINE = 0.97
 INT8_MEAN_COSINE = 0.985
 
 
+MODEL = "all-MiniLM-L6-v2"  # the torch-vs-ONNX comparison; multilingual-e5-small is checked in test_e5.py
+
+
 @pytest.fixture(scope="module")
 def torch_encoder() -> SentenceTransformerEncoder:
-    return SentenceTransformerEncoder()
+    return SentenceTransformerEncoder(MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +51,14 @@ def onnx_dir(tmp_path_factory) -> Path:
 def onnx_encoder(onnx_dir):
     from indexer.embed_onnx import OnnxEncoder
 
-    return OnnxEncoder(cache_dir=onnx_dir)
+    return OnnxEncoder(MODEL, cache_dir=onnx_dir)
 
 
 @pytest.fixture(scope="module")
 def int8_encoder(onnx_dir, onnx_encoder):
     from indexer.embed_onnx import OnnxInt8Encoder
 
-    return OnnxInt8Encoder(cache_dir=onnx_dir)
+    return OnnxInt8Encoder(MODEL, cache_dir=onnx_dir)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,7 +82,7 @@ def test_exported_once_into_the_cache_dir(onnx_dir, onnx_encoder) -> None:
     files = list(onnx_dir.rglob("model.onnx"))
     assert len(files) == 1 and files[0] == onnx_encoder.onnx_path
     mtime = files[0].stat().st_mtime_ns
-    again = OnnxEncoder(cache_dir=onnx_dir)  # loads, does not export again
+    again = OnnxEncoder(MODEL, cache_dir=onnx_dir)  # loads, does not export again
     assert again.onnx_path.stat().st_mtime_ns == mtime
     assert not list(onnx_dir.rglob("*.tmp"))
 

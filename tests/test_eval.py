@@ -25,9 +25,12 @@ class HashEncoder:
     """Bag of words hashed into 64 dimensions, L2-normalized."""
 
     name = "hash-bow"
+    backend = "hash"
     identity = "hash-bow@0001"
     dim = 64
     max_tokens = 10_000
+    query_prompt = ""
+    passage_prompt = ""
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -36,6 +39,9 @@ class HashEncoder:
                 out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
+
+    def encode_queries(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        return self.encode(texts, batch_size=batch_size)
 
     def token_lengths(self, texts: list[str]) -> list[int]:
         return [len(t.split()) for t in texts]
@@ -243,7 +249,7 @@ def test_scifact_like_split_filtering(tmp_path):
 def patched_encoder(monkeypatch):
     from eval import cli
 
-    monkeypatch.setattr(cli._Engines, "encoder", lambda self, model: HashEncoder())
+    monkeypatch.setattr(cli._Engines, "encoder", lambda self, model: [HashEncoder()])
 
 
 def test_command_writes_every_output_and_compare_fails_on_a_worse_run(tiny_arguana, tmp_path, patched_encoder,

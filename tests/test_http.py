@@ -96,7 +96,8 @@ def test_bad_requests_get_a_4xx_with_a_reason(client, path, params, status, says
 
 def test_health_and_openapi(client):
     h = client.get("/health").json()
-    assert h["status"] == "ok" and h["model"] == "all-MiniLM-L6-v2" and h["documents"] >= 9
+    assert h["status"] == "ok" and h["model"] == "multilingual-e5-small" and h["documents"] >= 9
+    assert h["models"] == ["multilingual-e5-small", "all-MiniLM-L6-v2"]
     spec = client.get("/openapi.json").json()
     for path in ("/search", "/documents", "/documents/{symbol}", "/documents/{symbol}/paragraphs/{para}", "/health"):
         assert path in spec["paths"], path

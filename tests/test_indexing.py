@@ -53,7 +53,9 @@ def test_bad_files_are_named_and_the_rest_indexed(tmp_path, encoder):
         assert name in summary
     manifest = indexfiles.read_manifest(tmp_path / "idx")
     assert manifest["counts"]["documents"] == 3 and len(manifest["files"]) == 3
-    assert manifest["model"]["name"] == "all-MiniLM-L6-v2" and manifest["model"]["dim"] == 384
+    assert manifest["model"]["name"] == "multilingual-e5-small" and manifest["model"]["dim"] == 384
+    assert [m["name"] for m in manifest["models"]] == ["multilingual-e5-small", "all-MiniLM-L6-v2"]
+    assert manifest["counts"]["vectors_per_model"][1] >= manifest["counts"]["paragraphs"]
     assert all(len(h) == 64 for h in manifest["files"].values())
 
 
@@ -86,9 +88,11 @@ def test_failed_build_never_replaces_a_good_index(tmp_path, ctoc_index, encoder)
     shutil.copytree(ctoc_index, idx)
     before = (idx / indexfiles.CURRENT).read_text()
 
+    first = encoder[0]  # one arm is enough to crash the build
+
     class Exploding:
         def __getattr__(self, name):
-            return getattr(encoder, name)
+            return getattr(first, name)
 
         def encode(self, *a, **kw):
             raise MemoryError("simulated crash while embedding")
@@ -98,7 +102,7 @@ def test_failed_build_never_replaces_a_good_index(tmp_path, ctoc_index, encoder)
 
     class FailingWrite(Exploding):
         def encode(self, *a, **kw):
-            return encoder.encode(*a, **kw)
+            return first.encode(*a, **kw)
 
     orig = build._build_bm25
     build._build_bm25 = lambda *a: (_ for _ in ()).throw(OSError("disk full"))
@@ -131,7 +135,7 @@ def test_rebuild_uses_the_embedding_cache(tmp_path, encoder):
     (tmp_path / "manifest.jsonl").write_text(json.dumps({"file": edited.name, "symbol": "CTOC/COP/WG.2/2013/5"}))
     third = build_index([edited], tmp_path / "idx", encoder=encoder, cache_path=tmp_path / "c.sqlite",
                         progress=False)
-    assert third.embedded_now == 1
+    assert third.embedded_now == len(encoder)  # once per model (dense arm)
     from service.index import LoadedIndex
 
     row = LoadedIndex(tmp_path / "idx").paragraph(0, "9")
@@ -166,7 +170,8 @@ def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, ctoc_ind
     shutil.copytree(ctoc_index, idx)
     manifest_path = indexfiles.current_generation(idx) / indexfiles.MANIFEST
     manifest = json.loads(manifest_path.read_text())
-    manifest["model"].update(name="bge-small-en-v1.5", identity="bge-small-en-v1.5@0123456789abcdef")
+    for model in (manifest["model"], manifest["models"][0]):
+        model.update(name="bge-small-en-v1.5", identity="bge-small-en-v1.5@0123456789abcdef")
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(EngineError, match="built with model bge-small-en-v1.5"):
         SearchEngine(LoadedIndex(idx), encoder)

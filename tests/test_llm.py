@@ -312,6 +312,7 @@ def test_answer_over_http_with_the_model(app_server, fake_llm):
     assert body["method"] == "llm" and body["found"] is True
     assert body["sentences"][0]["citations"][0] == {
         "symbol": "CTOC/COP/WG.2/2013/5", "para": "18", "citation": "CTOC/COP/WG.2/2013/5, para. 18",
+        "language": "en", "url": "/documents/CTOC/COP/WG.2/2013/5?language=en#para-18", "versions": [],
         "passage": body["sentences"][0]["citations"][0]["passage"]}
     assert len(body["passages"]) == 5
 

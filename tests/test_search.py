@@ -183,6 +183,7 @@ def test_an_index_built_before_per_language_analysis_is_queried_in_english(tmp_p
     import json
     import shutil
 
+    from parasearch.analysis import ANALYSIS_VERSION
     from service.index import LoadedIndex
     from service.search import SearchEngine
 
@@ -190,7 +191,7 @@ def test_an_index_built_before_per_language_analysis_is_queried_in_english(tmp_p
     shutil.copytree(mini_index, old)
     manifest = indexfiles.current_generation(old) / indexfiles.MANIFEST
     data = json.loads(manifest.read_text())
-    assert data["analysis"]["version"] == 2
+    assert data["analysis"]["version"] == ANALYSIS_VERSION
     del data["analysis"]
     manifest.write_text(json.dumps(data))
     engine = SearchEngine(LoadedIndex(old), encoder)

@@ -5,6 +5,10 @@
  * answer from POST /answer is shown above them when the service has that endpoint (a 404 turns it off)
  * and never holds the results up.
  *
+ * Each result is one paragraph in one language version (`language`): its link opens that version at the
+ * paragraph (documents/SYMBOL?language=fr#para-3), a badge says which language it is, and the other versions
+ * of the same document (`versions`) are small links to the same paragraph in each.
+ *
  * Safety: every string from the server or the user goes into the page with textContent. The one
  * exception is a result's `snippet`, which the server HTML-escapes and marks up with <mark>; even that
  * is rebuilt here from text nodes and <mark> elements only (see safeSnippet).
@@ -54,9 +58,12 @@
     return node;
   }
 
-  function documentHref(symbol, para) {
+  // A document's view (relative to the service's root, so that it works under a path prefix), in one language
+  // version when `language` is given, at a paragraph's anchor when `para` is: the API's `url`, built here.
+  function documentHref(symbol, para, language) {
     const path = symbol.split("/").map(encodeURIComponent).join("/");
-    return `documents/${path}` + (para ? `#para-${encodeURIComponent(para)}` : "");
+    return `documents/${path}` + (language ? `?language=${encodeURIComponent(language)}` : "")
+      + (para ? `#para-${encodeURIComponent(para)}` : "");
   }
 
   // The server escapes the snippet and adds <mark>; keep exactly text and <mark>, nothing else.
@@ -83,13 +90,38 @@
   const languageNames = (() => {
     try { return new Intl.DisplayNames(["en"], { type: "language" }); } catch { return null; }
   })();
-  function languageLabel(code) {
+  function languageName(code) {
     try {
       const name = languageNames && languageNames.of(code);
-      return name && name !== code ? `${name} (${code})` : code;
+      return name && name !== code ? name : null;
     } catch {
-      return code;
+      return null;
     }
+  }
+  function languageLabel(code) {
+    const name = languageName(code);
+    return name ? `${name} (${code})` : code;
+  }
+
+  // "FR": the language of the version a result or citation shows.
+  function languageBadge(code) {
+    if (!code) return null;
+    return el("abbr", { className: "lang-badge", lang: "en", title: languageName(code) || code,
+      text: code.toUpperCase() });
+  }
+
+  // The other language versions of a result, as small links to the same paragraph in each.
+  function versionLinks(r) {
+    if (!Array.isArray(r.versions) || !r.versions.length) return null;
+    const p = el("p", { className: "versions" }, "Other languages: ");
+    r.versions.forEach((v, i) => {
+      if (i) p.append(" ");
+      const name = languageName(v.language) || v.language;
+      p.append(el("a", { className: "version", href: documentHref(r.symbol, r.para, v.language),
+        hreflang: v.language, "data-language": v.language, title: `${r.citation}, ${name}`,
+        "aria-label": `${name}: ${r.citation}`, text: v.language.toUpperCase() }));
+    });
+    return p;
   }
 
   // -- URL <-> form ------------------------------------------------------------------------------
@@ -161,20 +193,24 @@
   // -- rendering ---------------------------------------------------------------------------------
   function resultItem(r) {
     const meta = [r.date, r.body, r.type].filter(Boolean).join(" · ");
-    const li = el("li", { className: "result" },
-      el("h3", { className: "citation" }, el("a", { href: documentHref(r.symbol, r.para), text: r.citation })),
+    const li = el("li", { className: "result", "data-language": r.language },
+      el("h3", { className: "citation" },
+        el("a", { href: documentHref(r.symbol, r.para, r.language), hreflang: r.language, text: r.citation }),
+        languageBadge(r.language)),
       r.title ? el("p", { className: "doc-name", text: r.title }) : null,
       meta ? el("p", { className: "meta", text: meta }) : null,
       r.section && r.section !== r.title ? el("p", { className: "section", text: r.section }) : null,
     );
-    const body = el("p", { className: "snippet" });
+    const body = el("p", { className: "snippet", lang: r.language });
     body.append(r.snippet ? safeSnippet(r.snippet) : document.createTextNode(r.text));
     li.append(body);
+    const versions = versionLinks(r);
+    if (versions) li.append(versions);
     if (r.also_in && r.also_in.length) {
       const also = el("p", { className: "also-in" }, "Also in: ");
       r.also_in.forEach((c, i) => {
         if (i) also.append("; ");
-        also.append(el("a", { href: documentHref(c.symbol, c.para), text: c.citation }));
+        also.append(el("a", { href: documentHref(c.symbol, c.para, c.language), text: c.citation }));
       });
       li.append(also);
     }
@@ -213,7 +249,8 @@
         para.append(s.text);
         if (i + 1 < sentences.length && key(sentences[i + 1]) === key(s)) return;
         for (const c of s.citations || []) {
-          para.append(" ", el("a", { className: "cite-ref", href: documentHref(c.symbol, c.para), text: `[${c.citation}]` }));
+          para.append(" ", el("a", { className: "cite-ref", href: documentHref(c.symbol, c.para, c.language),
+            hreflang: c.language, text: `[${c.citation}]` }));
         }
       });
     }

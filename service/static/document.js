@@ -1,4 +1,5 @@
-/* parasearch document view: highlight the cited paragraph (#para-14), copy a citation with one click. */
+/* parasearch document view: highlight the cited paragraph (#para-14), copy a citation with one click, and keep
+ * the language switch's links at the paragraph the reader is at (the server cannot: it never sees the #para-14). */
 "use strict";
 
 (() => {
@@ -13,9 +14,18 @@
     return found && found.classList.contains("para") ? found : null;
   }
 
+  // The other language versions' links: the same paragraph's anchor as this page's URL, or none.
+  function updateVersionLinks(para) {
+    for (const link of document.querySelectorAll("nav.versions a.version")) {
+      const base = link.getAttribute("href").split("#")[0];
+      link.setAttribute("href", para ? `${base}#${encodeURIComponent(para.id)}` : base);
+    }
+  }
+
   function highlight(scroll) {
     for (const old of document.querySelectorAll(".para.cited")) old.classList.remove("cited");
     const para = target();
+    updateVersionLinks(para);
     if (!para) return;
     para.classList.add("cited");
     if (scroll) para.scrollIntoView({ block: "center" });

@@ -15,6 +15,9 @@
  *   data-body, data-type, data-language   fixed filters, e.g. data-body="Security Council"
  *   data-new-tab      "true": open results in a new tab
  *   data-target       CSS selector of the element to render into
+ *
+ * Each result links to its own language version at the paragraph (documents/SYMBOL?language=fr#para-3), shows
+ * that language as a small badge ("FR"), and lists the document's other language versions as small links.
  */
 (() => {
   "use strict";
@@ -46,6 +49,10 @@
     .snippet { margin: 4px 0 0; overflow-wrap: break-word; display: -webkit-box; -webkit-box-orient: vertical;
       -webkit-line-clamp: 6; overflow: hidden; }
     mark { background: #ffe58a; color: inherit; padding: 0 1px; border-radius: 2px; }
+    .badge { display: inline-block; margin-left: 6px; padding: 0 4px; border: 1px solid #c5ccd5; border-radius: 3px;
+      font-size: 11px; font-weight: 600; color: #545b64; line-height: 1.5; vertical-align: 1px; text-decoration: none; }
+    .versions { margin: 2px 0 0; font-size: 13px; color: #545b64; }
+    .versions a { margin-left: 4px; }
     .more { margin: 8px 0 0; font-size: 13px; }
     .more:empty { display: none; }
     .brand { margin: 8px 0 0; font-size: 12px; color: #545b64; }
@@ -114,9 +121,22 @@
     root.append(el("div", { className: "ps", part: "panel" }, form, status, list, more, brand));
 
     const linkProps = newTab ? { target: "_blank", rel: "noopener" } : {};
-    function docHref(symbol, para) {
+    // The document view of one language version, at the paragraph (the API's `url`, on the service's origin).
+    function docHref(symbol, para, language) {
       const path = symbol.split("/").map(encodeURIComponent).join("/");
-      return new URL(`documents/${path}#para-${encodeURIComponent(para)}`, base).href;
+      const query = language ? `?language=${encodeURIComponent(language)}` : "";
+      return new URL(`documents/${path}${query}#para-${encodeURIComponent(para)}`, base).href;
+    }
+
+    function versionLinks(r) {
+      if (!Array.isArray(r.versions) || !r.versions.length) return null;
+      const p = el("p", { className: "versions" }, "Other languages:");
+      for (const v of r.versions) {
+        p.append(" ", el("a", { className: "version", href: docHref(r.symbol, r.para, v.language),
+          hreflang: v.language, "data-language": v.language, "aria-label": `${r.citation} (${v.language})`,
+          text: v.language.toUpperCase(), ...linkProps }));
+      }
+      return p;
     }
 
     function setStatus(text, isError) {
@@ -163,10 +183,13 @@
         const meta = [r.date, r.title].filter(Boolean).join(" · ");
         const snippet = el("p", { className: "snippet" });
         snippet.append(r.snippet ? safeSnippet(r.snippet) : document.createTextNode(r.text || ""));
-        list.append(el("li", null,
-          el("a", { className: "cite", href: docHref(r.symbol, r.para), text: r.citation, ...linkProps }),
+        if (r.language) snippet.setAttribute("lang", r.language);
+        list.append(el("li", { "data-language": r.language },
+          el("a", { className: "cite", href: docHref(r.symbol, r.para, r.language), hreflang: r.language,
+            text: r.citation, ...linkProps }),
+          r.language ? el("abbr", { className: "badge", title: r.language, text: r.language.toUpperCase() }) : null,
           meta ? el("p", { className: "meta", text: meta }) : null,
-          snippet));
+          snippet, versionLinks(r)));
       }
       const page = new URLSearchParams({ q });
       for (const [f, v] of fixed) page.set(f, v);
