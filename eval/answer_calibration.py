@@ -79,6 +79,26 @@ ABSENT_QUESTIONS = [
     "Which grape varieties are used to make Champagne?",
     "What is the recipe for a classic French onion soup?",
 ]
+# The same topics asked in the other UN languages, for questions in a language the index holds no document in
+# (--crosslingual, with the cross-lingual question sets as the answerable ones).
+ABSENT_QUESTIONS_CROSSLINGUAL = [
+    "Quelles sont les règles du mercato des transferts de football en Premier League ?",
+    "¿Cómo funciona la libertad asintótica en la cromodinámica cuántica?",
+    "Сколько времени должна расстаиваться закваска перед выпечкой хлеба?",
+    "初学者下国际象棋最好的开局是什么？",
+    "كيف أغير زيت محرك سيارة تعمل بالديزل؟",
+    "En quoi les promesses JavaScript diffèrent-elles de async/await ?",
+    "¿Qué acordes se usan en un blues de doce compases en la guitarra?",
+    "Сколько спутников у Юпитера?",
+    "夏天应该多久给番茄浇一次水？",
+    "من فاز بسباق طواف فرنسا للدراجات عام 1998؟",
+    "Comment tricoter un point de torsade ?",
+    "¿Cuál es el punto de ebullición del etanol al nivel del mar?",
+    "Как сбросить пароль домашнего Wi-Fi роутера?",
+    "板球中的腿前截球规则是什么？",
+    "ما هي أصناف العنب المستخدمة في صنع الشمبانيا؟",
+    "Quelle est la recette de la soupe à l'oignon classique ?",
+]
 TARGET_ABSENT = 0.9  # share of absent questions that must be "not found"
 TARGET_ANSWERABLE_MISSED = 0.05  # share of answerable questions that may be "not found"
 SIGNALS = ("score", "sentence", "dense", "coverage")
@@ -110,11 +130,12 @@ def load_questions(path: Path, engine) -> list[dict]:
     return out
 
 
-def measure(engine, kind: str, qid: str, question: str, k: int, gold: list[dict] | None = None) -> Row:
+def measure(engine, kind: str, qid: str, question: str, k: int, gold: list[dict] | None = None,
+            arm: int | None = None) -> Row:
     from service.answer import extractive_answer, retrieve
 
     outcome = retrieve(engine, question, k=k)
-    ans = extractive_answer(engine, outcome, threshold=-np.inf)
+    ans = extractive_answer(engine, outcome, threshold=-np.inf, arm=arm)
     c = ans.confidence
     row = Row(kind, qid, question, c["score"], c["sentence"], c["dense"], c["coverage"],
               reference=any("reference" in h.scores for h in outcome.hits))
@@ -170,22 +191,32 @@ def main(argv: list[str] | None = None) -> int:
     offline()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
-    p.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
+    p.add_argument("--questions", type=Path, action="append", help=f"answerable questions (repeatable; default "
+                                                                   f"{DEV_QUESTIONS})")
     p.add_argument("-k", type=int, default=ANSWER_K,
                    help=f"passages per question, as the service uses (default {ANSWER_K})")
     p.add_argument("--json", type=Path, help="also write every row and the summary here")
+    p.add_argument("--crosslingual", action="store_true",
+                   help="absent topics asked in the other UN languages; give --questions a cross-lingual set "
+                        "(eval/question_sets/xl_*.jsonl, repeatable) over an index without those languages")
+    p.add_argument("--arm", type=int, help="score every question's sentences with this dense arm's model (an index "
+                                           "of several models; default: the arm the service uses for its language)")
     args = p.parse_args(argv)
 
     from service.answer import DEFAULT_THRESHOLD, answer_threshold
     from service.engine import load_engine
 
     engine = load_engine(args.index)
-    dev = load_questions(args.questions, engine)
-    rows = [measure(engine, "answerable", q["id"], q["query"], args.k, q["relevant"]) for q in dev]
-    rows += [measure(engine, "absent", f"x{i + 1:02d}", q, args.k) for i, q in enumerate(ABSENT_QUESTIONS)]
+    dev = [q for path in (args.questions or [DEV_QUESTIONS]) for q in load_questions(path, engine)]
+    absent = ABSENT_QUESTIONS_CROSSLINGUAL if args.crosslingual else ABSENT_QUESTIONS
+    rows = [measure(engine, "answerable", q["id"], q["query"], args.k, q["relevant"], args.arm) for q in dev]
+    rows += [measure(engine, "absent", f"x{i + 1:02d}", q, args.k, arm=args.arm)
+             for i, q in enumerate(absent)]
     summary = report(rows)
 
-    current = answer_threshold(engine)
+    lang = engine.query_language.detect(absent[0])
+    current = answer_threshold(engine, engine.answer_arm(lang) if args.arm is None else args.arm,
+                               engine.crosslingual(lang))
     print(f"index {args.index}: {summary['dev']} answerable dev questions (gold documents indexed), "
           f"{summary['absent']} absent-topic questions, k={args.k}; {summary['references']} name a paragraph "
           f"that exists (answered from it, not decided by the threshold)\n")

@@ -197,6 +197,13 @@ class SearchEngine:
                 for q, vec in zip(todo, enc.encode_queries(todo, batch_size=batch_size), strict=True):
                     self._remember(cache, q, vec)
 
+    def answer_arm(self, lang: str | None) -> int:
+        """The arm whose model scores answer sentences for a question in ``lang``: a model trained on that language
+        (all-MiniLM-L6-v2 for English or an unknown language, as calibrated before multilingual arms), else the
+        first arm that serves it."""
+        arms = self.dense_arms(lang)
+        return next((a for a in arms if self._arm_languages[a]), arms[0])
+
     def clear_query_cache(self) -> None:
         """Forget every cached query vector (benchmarks time the encoding this way)."""
         for cache in self._qcaches:
