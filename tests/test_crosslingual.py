@@ -36,22 +36,12 @@ def _questions() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def e5_encoder(tmp_path_factory):
-    from indexer.e5_model import e5_model_dir
+def e5_encoder():
+    """multilingual-e5-small as the service loads it (its default backend, the user's model and ONNX caches, as
+    the suite's default encoders): tests/test_e5.py checks the conversion itself in temporary directories."""
     from indexer.embed import load_encoder
 
-    model = e5_model_dir(tmp_path_factory.mktemp("e5-model"))
-    import os
-
-    saved = os.environ.get("PARASEARCH_ONNX_CACHE")
-    os.environ["PARASEARCH_ONNX_CACHE"] = str(tmp_path_factory.mktemp("e5-onnx"))
-    try:
-        return load_encoder(str(model))
-    finally:
-        if saved is None:
-            os.environ.pop("PARASEARCH_ONNX_CACHE", None)
-        else:
-            os.environ["PARASEARCH_ONNX_CACHE"] = saved
+    return load_encoder("multilingual-e5-small")
 
 
 @pytest.fixture(scope="module")
