@@ -226,3 +226,28 @@ def test_same_results_after_restart(mini_index, encoder, mini_engine):
         a = [(h.row.citation, round(h.score, 5)) for h in mini_engine.search(q, k=10).hits]
         b = [(h.row.citation, round(h.score, 5)) for h in again.search(q, k=10).hits]
         assert a == b
+
+
+def test_dense_arms_follow_the_question_language(mini_engine):
+    """The default index has two arms: e5 (any language) and MiniLM (English); answers score with MiniLM in English."""
+    assert [m["name"] for m in mini_engine.index.models] == ["multilingual-e5-small", "all-MiniLM-L6-v2"]
+    assert mini_engine.dense_arms("en") == mini_engine.dense_arms(None) == [0, 1]
+    assert mini_engine.dense_arms("fr") == mini_engine.dense_arms("zh") == [0]
+    assert (mini_engine.answer_arm("en"), mini_engine.answer_arm(None), mini_engine.answer_arm("ru")) == (1, 1, 0)
+    # Both arms' candidates are fused: a French question is searched by e5 alone, an English one by both.
+    fr = mini_engine.search("Quelles sanctions le Conseil a-t-il imposées ?", k=3, mode="dense")
+    en = mini_engine.search("What sanctions did the Council impose?", k=3, mode="dense")
+    assert fr.hits and en.hits and fr.language == "fr"
+
+
+def test_fuse_many_is_fuse_convex_for_two_lists():
+    import numpy as np
+
+    from service.search import fuse_convex, fuse_many
+
+    a_ids, a = np.array([1, 2, 3]), np.array([0.9, 0.5, 0.1])
+    b_ids, b = np.array([3, 4]), np.array([7.0, 1.0])
+    u1, s1 = fuse_convex(a_ids, a, b_ids, b, w=0.6)
+    u2, s2 = fuse_many([(a_ids, a), (b_ids, b)], [0.6, 0.4])
+    assert np.array_equal(u1, u2) and np.allclose(s1, s2)
+    assert list(u1[np.argsort(-s1)]) == [1, 3, 2, 4]  # z-scores: 0.335, -0.335, -0.4, -1.135
