@@ -189,14 +189,15 @@ def _fingerprint(folder: Path, model_name: str) -> dict:
 def _model_names(model: str | None, encoder) -> str:
     """The models' short names joined by "+" (``multilingual-e5-small+all-MiniLM-L6-v2``)."""
     if encoder is not None:
-        return "+".join(e.name for e in (encoder if isinstance(encoder, list) else [encoder]))
-    return "+".join(resolve_model(m)[0] for m in model_list(model))
+        names = [e.name for e in (encoder if isinstance(encoder, list) else [encoder])]
+    else:
+        names = [resolve_model(m)[0] for m in model_list(model)]
+    return "+".join(n.split("/")[-1] for n in names)
 
 
 def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None, encoder=None) -> Path:
     """``<cache>/<name>-<models>``, the models as their short names (``all-MiniLM-L6-v2``)."""
-    safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(n.split("/")[-1] for n in _model_names(model, encoder)
-                                                      .split("+")))
+    safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", _model_names(model, encoder))
     return Path(cache or DEFAULT_CACHE) / f"{set_name(folder)}-{safe}"
 
 

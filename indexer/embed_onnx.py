@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embed import cut_windows, model_identity, model_prompts, split_windows
-from parasearch.config import offline, resolve_model
+from parasearch.config import offline, resolve_model, user_cache_dir
 
 log = logging.getLogger("parasearch.onnx")
 
@@ -49,11 +49,7 @@ _export_lock = threading.Lock()
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("PARASEARCH_ONNX_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "parasearch" / "onnx"
+    return user_cache_dir("onnx", "PARASEARCH_ONNX_CACHE")
 
 
 def cpu_threads() -> int:

@@ -168,13 +168,7 @@ def terms(text: str, language: str | None = DEFAULT_LANGUAGE, version: int = ANA
         if m.lastindex:  # a run of Han characters
             out.extend(_han_terms(tok))
             continue
-        if "." in tok or "/" in tok or "-" in tok:
-            if _HAS_DIGIT.search(tok):
-                out.append(tok)  # the reference as typed: 79/191, wg.2, a/res/79/191
-            parts = [p for p in re.split(r"[./-]", tok) if p]
-        else:
-            parts = [tok]
-        for p in parts:
+        for p in _parts(tok, out):
             if p == "_":
                 continue
             if _HAS_DIGIT.search(p):
@@ -186,19 +180,22 @@ def terms(text: str, language: str | None = DEFAULT_LANGUAGE, version: int = ANA
     return out
 
 
+def _parts(tok: str, out: list[str]) -> list[str]:
+    """The words of a token joined by . / - (``a/res/79/191``), after appending the token itself to ``out`` when
+    it holds a digit (the reference as typed: 79/191, wg.2, a/res/79/191); a plain word is its own part."""
+    if "." not in tok and "/" not in tok and "-" not in tok:
+        return [tok]
+    if _HAS_DIGIT.search(tok):
+        out.append(tok)
+    return [p for p in re.split(r"[./-]", tok) if p]
+
+
 def _terms_v2(text: str, language: str | None) -> list[str]:
     """The analysis of indexes at version 2 (and, in English, version 1)."""
     out: list[str] = []
     stem, stop = _analyzer(language)
     for m in _TOKEN_RE.finditer(_fold(text)):
-        tok = m.group(0)
-        if any(c in tok for c in "./-"):
-            if _HAS_DIGIT.search(tok):
-                out.append(tok)  # the reference as typed: 79/191, wg.2, a/res/79/191
-            parts = [p for p in re.split(r"[./-]", tok) if p]
-        else:
-            parts = [tok]
-        for p in parts:
+        for p in _parts(m.group(0), out):
             if p in stop or p == "_":
                 continue
             out.append(p if _HAS_DIGIT.search(p) else stem(p))

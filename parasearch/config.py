@@ -70,6 +70,15 @@ def resolve_model(model: str | None) -> tuple[str, str]:
     return model, model
 
 
+def user_cache_dir(name: str, env: str) -> Path:
+    """Where parasearch keeps a cache of its own (converted models, ONNX exports): ``$env`` when set, else
+    ``$XDG_CACHE_HOME/parasearch/<name>`` (default ``~/.cache/parasearch/<name>``)."""
+    value = os.environ.get(env)
+    if value:
+        return Path(value).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "parasearch" / name
+
+
 def offline() -> None:
     """Never reach for a model hub at run time."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -105,10 +105,9 @@ class QueryLanguage:
     """
 
     def __init__(self, languages: list[str], also: Iterable[str] = ()) -> None:
-        self.indexed = sorted({lang for lang in languages if lang})
         # Candidates: the index's languages and ``also`` (the six UN languages, for the engine): a question in
         # Chinese over English documents is recognised as Chinese, and searched by meaning across languages.
-        self.languages = sorted(set(self.indexed) | {lang for lang in also if lang})
+        self.languages = sorted({lang for lang in (*languages, *also) if lang})
         self._ident = None
         if len(self.languages) > 1:
             from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier

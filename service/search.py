@@ -343,7 +343,6 @@ class SearchEngine:
 
     def language_notice(self, query: str, lang: str | None) -> str | None:
         """What to tell a user whose question is in a language (or script) the index holds no document in."""
-        held = ", ".join(LANGUAGE_NAMES.get(x, x) for x in self.languages)
         if self.crosslingual(lang):
             name = LANGUAGE_NAMES.get(lang, lang)
         else:
@@ -351,6 +350,7 @@ class SearchEngine:
             if script is None:
                 return None
             name = SCRIPT_LANGUAGE_NAMES.get(script, script)
+        held = ", ".join(LANGUAGE_NAMES.get(x, x) for x in self.languages)
         return (f"The index holds no documents in {name}: results are matched by meaning, across languages, "
                 f"from documents in {held}.")
 
