@@ -170,6 +170,7 @@ class _Engines:
     def engine(self, index_dir: Path):
         from service.engine import built_model
         from service.index import LoadedIndex
+        from service.rerank import default_reranker
         from service.search import SearchEngine
 
         index_dir = Path(index_dir).resolve()
@@ -177,7 +178,8 @@ class _Engines:
             index = LoadedIndex(index_dir)
             # The query models are those the index was built with, as load_engine does.
             encoders = [e for m in index.models for e in self.encoder(built_model(m))]
-            self.engines[index_dir] = SearchEngine(index, encoders)
+            # ... and the service's re-ranker ($PARASEARCH_RERANKER=off: the fused order).
+            self.engines[index_dir] = SearchEngine(index, encoders, default_reranker())
         return self.engines[index_dir]
 
 

@@ -66,6 +66,8 @@ import numpy as np
 
 from parasearch.analysis import terms
 from parasearch.config import env_float
+from service.confidence import calibration_of, lead_probability, state_of
+from service.lists import LIST_K, ListItem, is_list_question, list_items
 from service.llm import LLMClient, LLMError
 from service.search import Filters, Hit, SearchEngine, SearchOutcome
 
@@ -105,6 +107,10 @@ DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same th
 # 0.717 / 0.717, with fr/es 0.750 / 0.767 / 0.767 / 0.767: 4 is where it levels off (fused scores with the
 # metadata priors differ by several points between the top passages).
 PREAMBLE_PRIOR = 4.0
+# The same on the learned re-ranker's scores (when the engine has one): share of the development questions whose
+# lead is gold, cross-validated (python -m eval.train_ranker, eval/out/ranker-cv.json), for 0 / 1 / 2 / 4:
+# 0.678 / 0.678 / 0.695 / 0.695 (the fused order with PREAMBLE_PRIOR 4: 0.712).
+RERANK_PREAMBLE_PRIOR = 2.0
 LEXICAL_WEIGHT = 0.5  # selection: weight of the question's (rarer) words found in the sentence
 # Words that shape a question rather than name its subject (stemmed as terms() stems them).
 QUESTION_WORDS = frozenset(terms(
@@ -248,21 +254,24 @@ class Answer:
     found: bool
     took_ms: float = 0.0
     confidence: dict[str, float] = field(default_factory=dict)
+    # "answer", "closest" (shown, but possibly not answering) or "not_found"; see settle()
+    state: str = ""
+    items: list[ListItem] = field(default_factory=list)  # a list question's answer: one line per document
 
 
 def compose(sentences: list[AnswerSentence]) -> str:
-    """The answer text: backed sentences in order, each run of sentences citing the same paragraphs followed
-    once by those citations."""
+    """The answer text: backed sentences in order, each run of sentences citing the same paragraphs led once by
+    those citations (``S/RES/2542 (2020), para. 7: Decides ...``)."""
     runs: list[tuple[str, list[str]]] = []  # (bracketed citations, texts)
     for s in sentences:
         if not (s.supported and s.citations):
             continue
-        cites = f"[{'; '.join(c.citation for c in s.citations)}]"
+        cites = "; ".join(c.citation for c in s.citations)
         if runs and runs[-1][0] == cites:
             runs[-1][1].append(s.text)
         else:
             runs.append((cites, [s.text]))
-    return " ".join(f"{' '.join(texts)} {cites}" for cites, texts in runs) if runs else NOT_FOUND_TEXT
+    return " ".join(f"{cites}: {' '.join(texts)}" for cites, texts in runs) if runs else NOT_FOUND_TEXT
 
 
 def _cite(hit: Hit) -> AnswerCitation:
@@ -278,7 +287,10 @@ def occurs_in(sentence: str, paragraph: str) -> bool:
 
 def retrieve(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mode: str = "hybrid",
              filters: Filters | None = None) -> SearchOutcome:
-    return engine.search(question, k=k, mode=mode, filters=filters)
+    """The passages for an answer: ``k``, or ``LIST_K`` for a list question (its lines come from many
+    documents); the answer itself rests on the first ``MAX_PASSAGES``."""
+    return engine.search(question, k=max(k, LIST_K) if is_list_question(question) else k, mode=mode,
+                         filters=filters)
 
 
 def confidence(outcome: SearchOutcome, sentence_max: float) -> dict[str, float]:
@@ -343,11 +355,16 @@ def mmr(rel: np.ndarray, vecs: np.ndarray, *, n: int = MAX_SENTENCES, eligible: 
 def passage_priority(hits: list[Hit]) -> np.ndarray:
     """Which passage an answer should rest on (the highest value).
 
-    The retrieval score (hybrid: the fused score, already on a z scale; other modes: z-normalised over
+    The retrieval score (re-ranked: the re-ranker's, less ``RERANK_PREAMBLE_PRIOR`` for a preambular paragraph;
+    hybrid: the fused score, already on a z scale; other modes: z-normalised over
     the pool), less ``PREAMBLE_PRIOR`` for a resolution's preambular paragraphs ("Recalling...",
     "Noting..."): they give the background, while what the body asks, urges or decides is in its
     operative paragraphs.
     """
+    if hits and all("rerank" in h.scores for h in hits):  # re-ranked: the learned score, which knows the kind
+        z = np.array([h.scores["rerank"]["score"] for h in hits], dtype=np.float64)
+        pre = np.array([h.row.para.startswith("preamble-") for h in hits], dtype=np.float64)
+        return z - RERANK_PREAMBLE_PRIOR * pre
     if all("fused" in h.scores for h in hits):  # hybrid: already on a z scale (over each mode's top 100)
         z = np.array([h.scores["fused"]["score"] for h in hits], dtype=np.float64)
     else:
@@ -602,7 +619,31 @@ def answer_question(engine: SearchEngine, question: str, *, k: int = ANSWER_K, m
             method = fallback_method(exc)
     if ans is None:
         ans = extractive_answer(engine, outcome, threshold=threshold, method=method)
+    settle(engine, ans)
     ans.took_ms = (time.perf_counter() - t0) * 1000
+    return ans
+
+
+def settle(engine: SearchEngine, ans: Answer) -> Answer:
+    """Add how sure the answer is (``confidence["probability"]``: that its lead passage is right, from the
+    re-ranker's calibration, :mod:`service.confidence`), its ``state``, and a list question's ``items``.
+
+    "not_found" is the answerer's decision (the calibrated evidence threshold above, or the model's "not found");
+    a found answer is "answer" when the probability reaches the calibration's ``answer_at`` (held out: 9 in 10
+    such leads are gold), else "closest"; a question that names its paragraph is always "answer", and without a
+    re-ranker every found answer is.
+    """
+    outcome = ans.outcome
+    calibration = calibration_of(engine)
+    probability = lead_probability(calibration, outcome)
+    if probability is not None:
+        ans.confidence["probability"] = round(probability, 4)
+    named = any("reference" in h.scores for h in outcome.hits)
+    ans.state = "answer" if ans.found and named else state_of(calibration, probability, ans.found)
+    if ans.state == "not_found" and ans.found:  # the answerer found one: shown, as possibly not answering
+        ans.state = "closest"
+    if is_list_question(outcome.query):
+        ans.items = list_items(engine, outcome)
     return ans
 
 
@@ -623,6 +664,7 @@ def _extractive_events(engine: SearchEngine, outcome: SearchOutcome, method: str
         yield "text", {"sentence": None, "text": NOT_FOUND_TEXT}
     for i, s in enumerate(ans.sentences):
         yield from _sentence_events(i, s)
+    settle(engine, ans)
     ans.took_ms = (time.perf_counter() - t0) * 1000
     yield "done", ans
 
@@ -676,8 +718,8 @@ def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mod
             raise LLMError("malformed reply", "empty answer")
         if _NOT_FOUND.match(reply.strip()):
             yield "text", {"sentence": None, "text": NOT_FOUND_TEXT}
-            yield "done", Answer(outcome.query, NOT_FOUND_TEXT, [], outcome, "llm", False,
-                                 (time.perf_counter() - t0) * 1000)
+            yield "done", settle(engine, Answer(outcome.query, NOT_FOUND_TEXT, [], outcome, "llm", False,
+                                                (time.perf_counter() - t0) * 1000))
             return
         yield from finish(split_reply(buffer))
         if not sent_any:
@@ -687,5 +729,5 @@ def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mod
             yield "reset", {"reason": exc.reason}
         yield from _extractive_events(engine, outcome, fallback_method(exc), threshold, t0)
         return
-    yield "done", Answer(outcome.query, compose(sentences), sentences, outcome, "llm", True,
-                         (time.perf_counter() - t0) * 1000)
+    yield "done", settle(engine, Answer(outcome.query, compose(sentences), sentences, outcome, "llm", True,
+                                        (time.perf_counter() - t0) * 1000))

@@ -15,13 +15,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from service.answer import Answer, AnswerCitation, answer_question, stream_answer
+from service.confidence import Calibration, calibration_of
 from service.deps import Engine, to_response, version_links
+from service.lists import ListItem
 from service.llm import LLMClient, LLMConfig
 from service.models import (
     AnswerCitationOut,
     AnswerRequest,
     AnswerResponse,
     AnswerSentenceOut,
+    ListItemOut,
     SearchResult,
 )
 from service.search import Filters, SearchOutcome
@@ -68,8 +71,15 @@ def _question(req: AnswerRequest) -> str:
     return question
 
 
-def _passages(outcome: SearchOutcome, root: str = "") -> list[SearchResult]:
-    return to_response(outcome, root).results
+def _passages(outcome: SearchOutcome, root: str = "", calibration: Calibration | None = None) -> list[SearchResult]:
+    return to_response(outcome, root, calibration).results
+
+
+def _item_out(item: ListItem, root: str) -> ListItemOut:
+    row = item.hit.row
+    return ListItemOut(symbol=row.symbol, para=row.para, citation=row.citation, language=row.language or None,
+                       url=document_url(row.symbol, row.language or None, row.para, root), date=item.date,
+                       title=row.title, text=row.text)
 
 
 def _citation_out(c: AnswerCitation, root: str) -> AnswerCitationOut:
@@ -79,8 +89,9 @@ def _citation_out(c: AnswerCitation, root: str) -> AnswerCitationOut:
                              versions=version_links(c.symbol, c.versions, c.para, root))
 
 
-def to_answer_response(ans: Answer, root: str = "") -> AnswerResponse:
-    """The API's form of an answer; ``root``: the service's root path, for the citations' URLs."""
+def to_answer_response(ans: Answer, root: str = "", calibration: Calibration | None = None) -> AnswerResponse:
+    """The API's form of an answer; ``root``: the service's root path, for the citations' URLs; ``calibration``:
+    the engine's, for the passages' relevance."""
     return AnswerResponse(
         question=ans.question, answer=ans.answer, found=ans.found, method=ans.method, took_ms=round(ans.took_ms, 2),
         sentences=[
@@ -88,7 +99,8 @@ def to_answer_response(ans: Answer, root: str = "") -> AnswerResponse:
                               citations=[_citation_out(c, root) for c in s.citations])
             for s in ans.sentences
         ],
-        passages=_passages(ans.outcome, root), confidence=ans.confidence,
+        passages=_passages(ans.outcome, root, calibration), confidence=ans.confidence,
+        state=ans.state or ("answer" if ans.found else "not_found"), items=[_item_out(i, root) for i in ans.items],
     )
 
 
@@ -99,18 +111,18 @@ def to_answer_response(ans: Answer, root: str = "") -> AnswerResponse:
                          "language version of a paragraph when it is indexed: the same citation in any language.")
 def answer(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> AnswerResponse:
     ans = answer_question(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
-    return to_answer_response(ans, root_path(request))
+    return to_answer_response(ans, root_path(request), calibration_of(engine))
 
 
 def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _encode(event: str, data: Any, root: str = "") -> str:
+def _encode(event: str, data: Any, root: str = "", calibration: Calibration | None = None) -> str:
     if event == "passages":
-        return _sse(event, [p.model_dump() for p in _passages(data, root)])
+        return _sse(event, [p.model_dump() for p in _passages(data, root, calibration)])
     if event == "done":
-        return _sse(event, to_answer_response(data, root).model_dump())
+        return _sse(event, to_answer_response(data, root, calibration).model_dump())
     if event == "citation":
         c = AnswerCitation(symbol=data["symbol"], para=data["para"], citation=data["citation"],
                            passage=data["passage"], language=data.get("language", ""),
@@ -126,11 +138,12 @@ def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request
     events = stream_answer(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
     first = next(events)  # retrieval runs here, so a bad request is a 400, not a broken stream
     root = root_path(request)
+    calibration = calibration_of(engine)
 
     def body() -> Iterator[str]:
-        yield _encode(*first, root)
+        yield _encode(*first, root, calibration)
         for event in events:
-            yield _encode(*event, root)
+            yield _encode(*event, root, calibration)
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from parasearch.config import DEFAULT_INDEX
 from service.answer_routes import router as answer_router
+from service.confidence import calibration_of
 from service.deps import Engine, search_filters, to_response, version_links
 from service.engine import load_engine
 from service.index import IndexError_
@@ -105,7 +106,7 @@ def register_routes(app: FastAPI) -> None:
         if not q.strip():
             raise HTTPException(400, "the query is empty")
         return to_response(engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse),
-                           root=root_path(request))
+                           root=root_path(request), calibration=calibration_of(engine))
 
     @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents")
     def documents(

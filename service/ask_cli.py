@@ -29,6 +29,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_filters(p)
 
 
+def _print_answer(ans) -> None:
+    """The answer as a user reads it: its state, then each run of sentences led by the citation that backs it,
+    then a list question's lines."""
+    from service.confidence import STATE_LABELS
+
+    if not ans.found:
+        print(ans.answer)
+        return
+    label = STATE_LABELS.get(ans.state, "Answer")
+    if ans.state == "closest":
+        label += " (it may not answer the question)"
+    print(f"{label}:")
+    for s in ans.sentences:
+        if s.supported and s.citations:
+            cites = "; ".join(c.citation for c in s.citations)
+            print(textwrap.fill(f"[{cites}] {s.text}", WIDTH, subsequent_indent="    "))
+    _print_items(ans)
+
+
+def _print_items(ans) -> None:
+    if ans.items:
+        print("\nBy document, newest first:")
+        for item in ans.items:
+            row = item.hit.row
+            print(textwrap.fill(f"- {item.date or 'undated'}  [{row.citation}] {row.text}", WIDTH,
+                                subsequent_indent="    ", max_lines=3, placeholder=" …"))
+
+
 def _print_passages(outcome, found: bool) -> None:
     print("\nPassages:" if found else "\nClosest passages:")
     for h in outcome.hits:
@@ -70,12 +98,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             ans = answer_question(engine, question, **options)
             if not args.json:
-                for s in ans.sentences if ans.found else []:
-                    if s.supported and s.citations:
-                        print(textwrap.fill(s.text, WIDTH))
-                        print("    [" + "; ".join(c.citation for c in s.citations) + "]")
-                if not ans.found:
-                    print(ans.answer)
+                _print_answer(ans)
     except (IndexError_, EngineError, ValueError) as exc:
         print(f"parasearch: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         if llm is not None:
             llm.close()
     assert ans is not None
+    if args.stream and not args.json and ans.items:
+        _print_items(ans)
     if args.json:
         from service.answer_routes import to_answer_response
 

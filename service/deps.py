@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from service.confidence import Calibration, lead_probability, result_probability, state_of
 from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult, VersionLink
 from service.search import Filters, SearchEngine, SearchOutcome
 from service.web import document_url
@@ -34,8 +35,10 @@ def version_links(symbol: str, languages: list[str], para: str | None = None, ro
     return [VersionLink(language=lang, url=document_url(symbol, lang, para, root)) for lang in languages]
 
 
-def to_response(outcome: SearchOutcome, root: str = "") -> SearchResponse:
-    """The API's form of a search; ``root``: the service's root path, for the results' URLs."""
+def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration | None = None) -> SearchResponse:
+    """The API's form of a search; ``root``: the service's root path, for the results' URLs; ``calibration``: the
+    engine's (:func:`service.confidence.calibration_of`), for each result's relevance and the search's state."""
+    relevance = [result_probability(calibration, h) for h in outcome.hits]
     results = [
         SearchResult(
             rank=h.rank, score=h.score, symbol=h.row.symbol, para=h.row.para, citation=h.row.citation,
@@ -46,12 +49,18 @@ def to_response(outcome: SearchOutcome, root: str = "") -> SearchResponse:
             also_in=[Citation(symbol=a.symbol, para=a.para, citation=a.citation, language=a.language,
                               url=document_url(a.symbol, a.language, a.para, root)) for a in h.also_in],
             scores={m: ModeScore(**v) for m, v in h.scores.items()},
+            relevance=None if p is None else round(p, 4),
+            weak=p is not None and calibration is not None and p < calibration.weak_below,
         )
-        for h in outcome.hits
+        for h, p in zip(outcome.hits, relevance, strict=True)
     ]
+    confidence = lead_probability(calibration, outcome)
+    named = any("reference" in h.scores for h in outcome.hits[:1])
+    state = None if confidence is None else ("answer" if named else state_of(calibration, confidence))
     ref = outcome.reference
     return SearchResponse(
         query=outcome.query, mode=outcome.mode, took_ms=round(outcome.took_ms, 2), results=results,
         reference=ReferenceInfo(named=ref.named, para=ref.para, found=not ref.unknown) if ref else None,
-        notice=outcome.notice, language=outcome.language, years=outcome.years,
+        notice=outcome.notice, language=outcome.language, years=outcome.years, state=state,
+        confidence=None if confidence is None else round(confidence, 4),
     )

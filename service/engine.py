@@ -8,6 +8,7 @@ from pathlib import Path
 from indexer.embed import load_encoder
 from parasearch.config import E5_MODEL, MINILM_MODEL, model_list
 from service.index import LoadedIndex
+from service.rerank import Reranker, default_reranker
 from service.search import SearchEngine
 
 
@@ -24,14 +25,19 @@ def built_model(built: dict) -> str:
     return built["path"] if Path(built.get("path", "")).exists() else built["name"]
 
 
-def load_engine(index_dir: Path, *, model: str | None = None, backend: str | None = None) -> SearchEngine:
+_DEFAULT = object()
+
+
+def load_engine(index_dir: Path, *, model: str | None = None, backend: str | None = None,
+                reranker: Reranker | None | object = _DEFAULT) -> SearchEngine:
     """The search engine over ``index_dir``.
 
     The query encoders are the models the index was built with (each one's
     recorded path, else its name), one per dense arm, unless ``model`` is given
     (a spec as for ``parasearch index``: names joined by "+"); a model that
     differs from the index's is refused with a clear error
-    (:class:`~service.search.EngineError`).
+    (:class:`~service.search.EngineError`). ``reranker``: the learned re-ranker of hybrid search
+    (:func:`service.rerank.default_reranker` unless given; None: the fused order).
     """
     threads = int(os.environ.get("PARASEARCH_FAISS_THREADS", "1"))
     index = LoadedIndex(Path(index_dir), faiss_threads=threads)
@@ -42,4 +48,4 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
 
         # One query at a time per request thread: PyTorch's own thread pool only fights the server's threads.
         torch.set_num_threads(1)
-    return SearchEngine(index, encoders)
+    return SearchEngine(index, encoders, default_reranker() if reranker is _DEFAULT else reranker)

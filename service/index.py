@@ -74,6 +74,7 @@ class LoadedIndex:
             f"file:{self.generation / indexfiles.STORE}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        self._para_vectors: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self.arms)
         self._load_metadata()
 
     # -- metadata arrays used for filtering and collapsing, all vectorised ----------------------
@@ -163,6 +164,30 @@ class LoadedIndex:
             if self.doc_lang[self.para_doc[v]] == language:
                 return int(v)
         return None
+
+    def paragraph_cosines(self, arm: int, ids: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Each paragraph's cosine similarity to ``qvec`` in dense arm ``arm``: its best window's (the vectors are
+        normalised, so this is the inner product). NaN for a paragraph with no vector."""
+        index, vec2para = self.arms[arm]
+        if self._para_vectors[arm] is None:  # built once per arm: the vector ids of each paragraph, in runs
+            order = np.argsort(vec2para, kind="stable")
+            starts = np.searchsorted(vec2para[order], np.arange(self.n_paragraphs + 1))
+            self._para_vectors[arm] = (order.astype(np.int64), starts)
+        order, starts = self._para_vectors[arm]
+        ids = np.asarray(ids, dtype=np.int64)
+        lo, hi = starts[ids], starts[ids + 1]
+        counts = hi - lo
+        out = np.full(len(ids), np.nan)
+        if counts.sum() == 0:
+            return out
+        owner = np.repeat(np.arange(len(ids)), counts)
+        within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        vids = order[np.repeat(lo, counts) + within]
+        sims = index.reconstruct_batch(vids) @ np.asarray(qvec, dtype=np.float32)
+        best = np.full(len(ids), -np.inf)
+        np.maximum.at(best, owner, sims)
+        out[counts > 0] = best[counts > 0]
+        return out
 
     @property
     def n_paragraphs(self) -> int:

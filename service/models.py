@@ -56,7 +56,7 @@ class SearchResult(BaseModel):
     }]}}
 
     rank: int
-    score: float = Field(description="Fused (hybrid) or single-mode score; higher is better")
+    score: float = Field(description="Re-ranker, fused (hybrid) or single-mode score; higher is better")
     symbol: str
     para: str
     citation: str = Field(description="Symbol and paragraph: the same in every language version")
@@ -76,8 +76,14 @@ class SearchResult(BaseModel):
         default_factory=list, description="The same paragraph, word for word, in other documents"
     )
     scores: dict[str, ModeScore] = Field(
-        default_factory=dict, description="Per-mode rank and score (dense, bm25, fused, reference)"
+        default_factory=dict, description="Per-mode rank and score (dense, bm25, fused, rerank, reference)"
     )
+    relevance: float | None = Field(default=None, ge=0, le=1, description=(
+        "The calibrated probability that this paragraph is relevant to the query, from the learned re-ranker's "
+        "score; null when the search was not re-ranked"))
+    weak: bool = Field(default=False, description=(
+        "True when the evidence for this result is weak (`relevance` below one half): shown as a possible match, "
+        "not as one"))
 
 
 class ReferenceInfo(BaseModel):
@@ -99,6 +105,12 @@ class SearchResponse(BaseModel):
     years: list[int] = Field(default_factory=list, examples=[[2024]], description=(
         "The years the query names ('in 2024', 'from 2020 to 2023', 'eightieth session'): hybrid search "
         "prefers documents of those years, and shows a repeated paragraph from one of them"))
+    state: str | None = Field(default=None, examples=["answer"], description=(
+        "How sure the service is of its first result: `answer` (likely right: held out, 9 in 10 so labelled are "
+        "gold), `closest` (shown, but possibly not answering), `not_found` (nothing matches well); null when the "
+        "search was not re-ranked"))
+    confidence: float | None = Field(default=None, ge=0, le=1, description=(
+        "The calibrated probability that the first result is right; null when the search was not re-ranked"))
 
 
 class ParagraphOut(BaseModel):
@@ -187,6 +199,14 @@ class AnswerSentenceOut(BaseModel):
     score: float | None = Field(default=None, description="Extractive: cosine similarity to the question")
 
 
+class ListItemOut(Citation):
+    """One line of a list answer: a document and the paragraph that answers for it."""
+
+    date: str | None = Field(description="The document's date (lines are newest first)")
+    title: str
+    text: str = Field(description="The cited paragraph's text")
+
+
 class AnswerResponse(BaseModel):
     question: str
     answer: str = Field(description="The backed sentences, each followed by its citations in brackets")
@@ -195,4 +215,13 @@ class AnswerResponse(BaseModel):
     took_ms: float
     sentences: list[AnswerSentenceOut]
     passages: list[SearchResult] = Field(description="The retrieved passages, best first (numbered from 1)")
-    confidence: dict[str, float] = Field(default_factory=dict, description="The evidence behind `found`")
+    confidence: dict[str, float] = Field(default_factory=dict, description=(
+        "The evidence behind `found` and `state`: `probability` (calibrated: that the lead passage is right; "
+        "present when the search was re-ranked), `score` (compared with the not-found threshold), `sentence`, "
+        "`dense`, `coverage`"))
+    state: str = Field(default="answer", examples=["answer"], description=(
+        "`answer` (likely right: held out, 9 in 10 leads so labelled are gold), `closest` (the closest passage, "
+        "shown but possibly not answering the question), `not_found` (the documents do not answer it)"))
+    items: list[ListItemOut] = Field(default_factory=list, description=(
+        "For a question whose answer spans documents ('Which resolutions renewed ...'): one line per document, "
+        "newest first, each citing its paragraph; empty otherwise"))

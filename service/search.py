@@ -22,6 +22,7 @@ from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
 from service.language import SCRIPT_LANGUAGE_NAMES, QueryLanguage, unindexed_script
 from service.references import Reference, parse_reference
+from service.rerank import RERANK_DEPTH, Pool, Reranker, candidate_features
 from service.snippets import highlight, query_terms
 
 MODES = ("hybrid", "dense", "bm25")
@@ -34,6 +35,9 @@ DENSE_WEIGHT = 0.6
 # Its dense weight is this instead: R@10 0.404 -> 0.492 on the cross-lingual questions over the English resolutions
 # (docs/evaluation.md, "Six languages").
 CROSSLINGUAL_DENSE_WEIGHT = 0.9
+# The re-ranked order is the learned model's score plus this much of the fused score (which the model also sees
+# as a feature): python -m eval.train_ranker --fused-weight chooses it by cross-validation.
+RERANK_FUSED_WEIGHT = 0.0
 QUERY_CACHE_SIZE = 1024
 # Hybrid search adds to each paragraph's fused (z-normalised) score what the query says about the documents it
 # wants (SearchEngine._metadata_prior). Chosen on the development questions over the full English corpus plus the
@@ -106,6 +110,7 @@ class Hit:
     snippet: str = ""
     scores: dict = field(default_factory=dict)  # per-mode rank and score, for debugging and evaluation
     versions: list[str] = field(default_factory=list)  # the other languages its document's symbol is indexed in
+    pid: int = -1  # the paragraph id whose scores it carries (the best-ranked language version)
 
 
 @dataclass
@@ -118,6 +123,7 @@ class SearchOutcome:
     notice: str | None = None
     language: str | None = None  # the query's language, when service.language was sure of it
     years: list[int] = field(default_factory=list)  # the years the query names (service.dates)
+    pool: Pool | None = None  # the re-ranker's candidates and features (when re-ranked, or features=True)
 
 
 def _date_int(value: str | None, end: bool) -> int | None:
@@ -141,9 +147,10 @@ def _metadata_bm25(index: LoadedIndex) -> bm25s.BM25:
 
 
 class SearchEngine:
-    def __init__(self, index: LoadedIndex, encoder) -> None:
+    def __init__(self, index: LoadedIndex, encoder, reranker: Reranker | None = None) -> None:
         """``encoder``: the query encoder of the index's model, or a list with one per dense arm (model), in the
-        index's order (:func:`service.engine.load_engine` loads them)."""
+        index's order (:func:`service.engine.load_engine` loads them). ``reranker``: the learned re-ranking of
+        hybrid search's top candidates (:mod:`service.rerank`), or None for the fused order."""
         encoders = list(encoder) if isinstance(encoder, (list, tuple)) else [encoder]
         if len(encoders) != len(index.models):
             raise EngineError(f"index {index.dir} was built with {len(index.models)} model(s) "
@@ -159,6 +166,7 @@ class SearchEngine:
                 )
         self.index = index
         self.encoders = encoders
+        self.reranker = reranker
         self.encoder = encoders[0]  # the first arm's: answers compare its sentence vectors with its query vector
         # The languages each arm's model serves (None: any): an English model's arm is left out for a question
         # known to be in another language.
@@ -172,7 +180,7 @@ class SearchEngine:
         self._default_language = languages[0] if len(languages) == 1 else DEFAULT_LANGUAGE
         # Only documents of several paragraphs: a one-paragraph record's title is already in its text
         # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10 by 0.024.
-        self._meta_docs = index.doc_n_paragraphs > 1
+        self.meta_docs = index.doc_n_paragraphs > 1
         self._meta_bm25 = _metadata_bm25(index)
         self._qcaches: list[OrderedDict[str, np.ndarray]] = [OrderedDict() for _ in encoders]
 
@@ -319,22 +327,22 @@ class SearchEngine:
         prior: np.ndarray | float = 0.0
         if lang is not None and len(self.languages) > 1:
             prior = prior + LANGUAGE_BOOST * (ix.doc_lang[docs] == lang)
-        if META_WEIGHT and self._meta_docs.any():
-            prior = prior + META_WEIGHT * self._doc_meta_scores(query)[docs]
+        if META_WEIGHT and self.meta_docs.any():
+            prior = prior + META_WEIGHT * self.doc_meta_scores(query)[docs]
         if years:
             prior = prior + YEAR_BOOST * np.isin(ix.doc_date_int[docs] // 10000, years)
         return prior
 
-    def _doc_meta_scores(self, query: str) -> np.ndarray:
+    def doc_meta_scores(self, query: str) -> np.ndarray:
         """Per document: BM25 of the query over its title, body, type and year, z-normalised over all documents."""
         out = np.zeros(len(self.index.doc_key))
         q = terms(query)
         if not q:
             return out
-        s = self._meta_bm25.get_scores(q)[self._meta_docs]
+        s = self._meta_bm25.get_scores(q)[self.meta_docs]
         std = s.std()
         if std > 0:
-            out[self._meta_docs] = (s - s.mean()) / std
+            out[self.meta_docs] = (s - s.mean()) / std
         return out
 
     def crosslingual(self, lang: str | None) -> bool:
@@ -384,6 +392,22 @@ class SearchEngine:
         order = np.argsort(-fused, kind="stable")
         per_mode["fused"] = (uniq[order], fused[order])
         return uniq[order], per_mode
+
+    def pool(self, query: str, per_mode: dict[str, tuple[np.ndarray, np.ndarray]], lang: str | None,
+             years: list[int]) -> Pool:
+        """The top ``RERANK_DEPTH`` fused candidates of a hybrid search and their re-ranking features."""
+        ids, fused = per_mode["fused"]
+        ids, fused = ids[:RERANK_DEPTH], fused[:RERANK_DEPTH]
+        rows = self.index.rows(ids.tolist())
+        return Pool(ids, fused, candidate_features(self, query, ids, fused, per_mode, lang, years, rows))
+
+    def _reranked(self, ids: np.ndarray, pool: Pool, per_mode: dict) -> np.ndarray:
+        """``ids`` (fused order) with the pool's candidates in the re-ranker's order first."""
+        assert self.reranker is not None
+        scores = self.reranker.scores(pool.features) + RERANK_FUSED_WEIGHT * pool.fused
+        order = np.argsort(-scores, kind="stable")
+        per_mode["rerank"] = (pool.ids[order], scores[order])
+        return np.concatenate([pool.ids[order], ids[len(pool.ids):]])
 
     def _collapse(self, ids: np.ndarray, para_mask: np.ndarray | None, k: int, collapse: bool,
                   prefer_docs: np.ndarray | None = None, lang: str | None = None,
@@ -444,7 +468,11 @@ class SearchEngine:
         return out
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-               collapse: bool = True, snippets: bool = True) -> SearchOutcome:
+               collapse: bool = True, snippets: bool = True, rerank: bool = True,
+               features: bool = False) -> SearchOutcome:
+        """The ``k`` best paragraphs for ``query``. Hybrid search re-orders its top candidates with the
+        re-ranker when the engine has one and ``rerank`` is true; ``features``: keep the candidates and their
+        re-ranking features in ``SearchOutcome.pool`` (for training the re-ranker)."""
         t0 = time.perf_counter()
         if mode not in MODES:
             raise EngineError(f"mode must be one of {', '.join(MODES)}")
@@ -482,10 +510,15 @@ class SearchEngine:
         years = query_years(text_query)
         prefer_docs = np.isin(ix.doc_date_int // 10000, years) if years else None
         per_mode: dict = {}
+        pool = None
         if text_query:
             n = max(100, 3 * k)
             while True:
                 ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
+                if mode == "hybrid" and ((rerank and self.reranker is not None) or features):
+                    pool = self.pool(text_query, per_mode, lang, years)
+                    if rerank and self.reranker is not None:
+                        ids = self._reranked(ids, pool, per_mode)
                 picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
                                         prefer_docs, lang)
                 if len(picked) >= k or n >= n_allowed:
@@ -508,11 +541,13 @@ class SearchEngine:
                     scores[m] = {"rank": int(at[0]) + 1, "score": round(float(scores_m[at[0]]), 6)}
             if hit in exact:
                 scores["reference"] = {"rank": 1, "score": 1.0}
-            main = scores.get("fused") or scores.get(mode) or scores.get("reference") or {"score": 0.0}
+            main = (scores.get("rerank") or scores.get("fused") or scores.get(mode) or scores.get("reference")
+                    or {"score": 0.0})
             hits.append(Hit(
                 row=rows[shown], rank=rank, score=float(main["score"]),
                 also_in=[rows[a] for a in also],
                 snippet=self._snippet(rows[shown], text_query, qterms) if snippets else "",
-                scores=scores, versions=self.other_versions(rows[shown]),
+                scores=scores, versions=self.other_versions(rows[shown]), pid=hit,
             ))
-        return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice, lang, years)
+        return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice, lang, years,
+                             pool if features or per_mode.get("rerank") is not None else None)

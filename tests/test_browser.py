@@ -16,17 +16,13 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, free_port
+from tests.conftest import CHROMIUM, LiveServer, free_port
 from tests.test_versions import FR_QUESTION, versions_engine
 from tests.test_web import CORS_ENV, HOSTILE_SYMBOL, build_hostile_index
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 QUESTION = "video recording of child witnesses"
 GOLD = ("CTOC/COP/WG.2/2013/5, para. 9", "CTOC/COP/WG.2/2013/5, para. 58")
 
@@ -111,14 +107,6 @@ def web(ctoc_index, encoder, tmp_path_factory) -> Iterator[dict]:
         finally:
             allowed.stop()
             refused.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Watched:

@@ -239,7 +239,7 @@ def test_good_answer_is_cited_to_real_paragraphs(engine, fake_llm):
         for c in s.citations:
             assert ans.outcome.hits[c.passage - 1].row.para == c.para
             paragraph_text(engine, c.symbol, c.para)
-    assert "[CTOC/COP/WG.2/2013/5, para. 18]" in ans.answer and "[" not in ans.sentences[0].text
+    assert "CTOC/COP/WG.2/2013/5, para. 18: " in ans.answer and "[" not in ans.sentences[0].text
 
 
 def test_invented_citation_and_uncited_sentence_are_not_shown(engine, fake_llm):

@@ -9,6 +9,13 @@
  * paragraph (documents/SYMBOL?language=fr#para-3), a badge says which language it is, and the other versions
  * of the same document (`versions`) are small links to the same paragraph in each.
  *
+ * How sure the service is: a search's `state` ("answer", "closest", "not_found"; null without a learned
+ * re-ranker) and each result's `weak` flag. A weak result is tagged "weak match"; a "not_found" search says so
+ * above its results and does not announce them as matches. The answer's `state` names its box ("Answer",
+ * "Closest passage", "Not found"); its sentences lead with their citations, as the API's `answer` text does
+ * ("S/RES/2542 (2020), para. 7: Decides ..."), and a list question's `items` follow as one line per document.
+ * A response without `state` (an older service) is shown as before.
+ *
  * Safety: every string from the server or the user goes into the page with textContent. The one
  * exception is a result's `snippet`, which the server HTML-escapes and marks up with <mark>; even that
  * is rebuilt here from text nodes and <mark> elements only (see safeSnippet).
@@ -31,6 +38,11 @@
   const answerEl = $("answer");
   const answerBody = $("answer-body");
   const answerNote = $("answer-note");
+  const answerHeading = $("answer-heading");
+  const answerStateEl = $("answer-state");
+  const answerItems = $("answer-items");
+  const resultsHeading = $("results-heading");
+  const matchNotice = $("match-notice");
   const fromEl = $("f-from");
   const toEl = $("f-to");
 
@@ -124,6 +136,19 @@
     return p;
   }
 
+  // A paragraph's text, cut at a word to about `max` characters with an ellipsis.
+  function shorten(text, max = 300) {
+    const t = (text || "").replace(/\s+/g, " ").trim();
+    if (t.length <= max) return t;
+    const cut = t.slice(0, max);
+    const space = cut.lastIndexOf(" ");
+    return (space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, "") + "…";
+  }
+
+  function plural(n, one, many) {
+    return `${n} ${n === 1 ? one : many}`;
+  }
+
   // -- URL <-> form ------------------------------------------------------------------------------
   function paramsFromForm() {
     const p = new URLSearchParams();
@@ -193,10 +218,12 @@
   // -- rendering ---------------------------------------------------------------------------------
   function resultItem(r) {
     const meta = [r.date, r.body, r.type].filter(Boolean).join(" · ");
-    const li = el("li", { className: "result", "data-language": r.language },
+    const li = el("li", { className: r.weak ? "result weak" : "result", "data-language": r.language },
       el("h3", { className: "citation" },
         el("a", { href: documentHref(r.symbol, r.para, r.language), hreflang: r.language, text: r.citation }),
-        languageBadge(r.language)),
+        languageBadge(r.language),
+        r.weak ? el("span", { className: "tag weak-tag", title: "Weak evidence that this paragraph matches the query",
+          text: "weak match" }) : null),
       r.title ? el("p", { className: "doc-name", text: r.title }) : null,
       meta ? el("p", { className: "meta", text: meta }) : null,
       r.section && r.section !== r.title ? el("p", { className: "section", text: r.section }) : null,
@@ -217,13 +244,27 @@
     return li;
   }
 
+  // What the search's `state` says above the results, as their heading, and in the announcement.
+  function showMatchState(state, n, q) {
+    const notFound = n > 0 && state === "not_found";
+    const closest = n > 0 && state === "closest";
+    matchNotice.hidden = !(notFound || closest);
+    matchNotice.dataset.state = notFound || closest ? state : "";
+    matchNotice.textContent = notFound ? "No paragraph matches this query well. The closest passages are shown below."
+      : closest ? "Possible matches: the first result may not answer the query." : "";
+    resultsHeading.textContent = notFound ? "Closest passages" : closest ? "Possible matches" : "Results";
+    if (!n) return `No results for “${q}”.`;
+    if (notFound) return `No good match for “${q}”; ${plural(n, "closest passage", "closest passages")} shown.`;
+    if (closest) return `${plural(n, "possible match", "possible matches")} for “${q}”.`;
+    return `${plural(n, "result", "results")} for “${q}”.`;
+  }
+
   function renderResults(data, p) {
-    resultsEl.replaceChildren(...data.results.map(resultItem));
-    const n = data.results.length;
-    const q = p.get("q");
+    const results = Array.isArray(data.results) ? data.results : [];
+    resultsEl.replaceChildren(...results.map(resultItem));
     noticeEl.hidden = !data.notice;
     noticeEl.textContent = data.notice || "";
-    announce(n ? `${n} result${n === 1 ? "" : "s"} for “${q}”.` : `No results for “${q}”.`);
+    announce(showMatchState(data.state, results.length, p.get("q")));
   }
 
   function answerNoteText(method) {
@@ -233,33 +274,113 @@
     return `Method: ${method}.`;
   }
 
+  // The answer box's heading and note for each `state`; the heading is the state in words, not colour alone.
+  const ANSWER_STATES = {
+    answer: { heading: "Answer", note: "" },
+    closest: { heading: "Closest passage", note: "This passage may not answer the question." },
+    not_found: { heading: "Not found", note: "" },
+  };
+
+  function answerState(data) {
+    if (Object.prototype.hasOwnProperty.call(ANSWER_STATES, data.state)) return data.state;
+    return data.found === false ? "not_found" : "answer";
+  }
+
+  function setAnswerState(state) {
+    const s = ANSWER_STATES[state] || ANSWER_STATES.answer;
+    if (state) answerEl.dataset.state = state;
+    else delete answerEl.dataset.state;
+    answerHeading.textContent = s.heading;
+    answerStateEl.textContent = s.note;
+    answerStateEl.hidden = !s.note;
+  }
+
+  // A citation as a link to its paragraph in the document view, in the language version quoted.
+  function citeLink(c, className) {
+    return el("a", { className, href: documentHref(c.symbol, c.para, c.language), hreflang: c.language,
+      text: c.citation });
+  }
+
+  // Runs of sentences citing the same paragraphs, each led once by those citations (as the API's `answer` is):
+  // "S/RES/2542 (2020), para. 7: Decides ... ."
+  function citedRuns(sentences) {
+    const runs = [];
+    const key = (s) => (s.citations || []).map((c) => c.citation).join("; ");
+    for (const s of sentences) {
+      const last = runs[runs.length - 1];
+      if (last && last.key === key(s)) last.texts.push(s.text);
+      else runs.push({ key: key(s), citations: s.citations || [], texts: [s.text] });
+    }
+    return runs.map((run) => {
+      const p = el("p", { className: "answer-run" });
+      run.citations.forEach((c, i) => {
+        if (i) p.append("; ");
+        p.append(citeLink(c, "cite-ref lead-cite"));
+      });
+      if (run.citations.length) p.append(": ");
+      p.append(run.texts.join(" "));
+      return p;
+    });
+  }
+
+  // The older layout (a service without `state`): the citations in brackets after each run.
+  function trailingCitations(sentences) {
+    const para = el("p");
+    const key = (s) => (s.citations || []).map((c) => c.citation).join("; ");
+    sentences.forEach((s, i) => {
+      if (i) para.append(" ");
+      para.append(s.text);
+      if (i + 1 < sentences.length && key(sentences[i + 1]) === key(s)) return;
+      for (const c of s.citations || []) {
+        para.append(" ", el("a", { className: "cite-ref", href: documentHref(c.symbol, c.para, c.language),
+          hreflang: c.language, text: `[${c.citation}]` }));
+      }
+    });
+    return [para];
+  }
+
+  // A list answer: one line per document, newest first as given: date, citation, the paragraph shortened.
+  function listItem(item) {
+    const full = (item.text || "").trim();
+    const short = shorten(full);
+    return el("li", { className: "answer-item", "data-language": item.language },
+      el("p", { className: "item-head" },
+        item.date ? el("time", { className: "item-date", datetime: item.date, text: item.date }) : null,
+        item.date ? " " : null,
+        citeLink(item, "cite-ref item-cite"),
+        languageBadge(item.language)),
+      item.title ? el("p", { className: "item-title", text: item.title }) : null,
+      short ? el("p", { className: "item-text", lang: item.language, title: short === full ? null : full,
+        text: short }) : null);
+  }
+
   function renderAnswer(data) {
     answerBody.replaceChildren();
+    answerItems.replaceChildren();
     answerEl.removeAttribute("aria-busy");
-    const sentences = (Array.isArray(data.sentences) ? data.sentences : []).filter((s) => s.supported !== false);
-    const para = el("p");
-    if (data.found === false || !sentences.length) {
-      para.className = "hint";
-      para.textContent = data.answer || "";
+    const state = answerState(data);
+    setAnswerState(state);
+    const citationFirst = typeof data.state === "string";
+    // Backed sentences; with citations first, those that cite something (the sentences of `answer`).
+    const sentences = (Array.isArray(data.sentences) ? data.sentences : []).filter((s) => s.supported !== false
+      && (!citationFirst || (Array.isArray(s.citations) && s.citations.length)));
+    if (state === "not_found" || !sentences.length) {
+      if (data.answer) answerBody.append(el("p", { className: "hint", text: data.answer }));
     } else {
-      // A run of sentences citing the same paragraphs shows the citations once, after the run (as `answer` does).
-      const key = (s) => (s.citations || []).map((c) => c.citation).join("; ");
-      sentences.forEach((s, i) => {
-        if (i) para.append(" ");
-        para.append(s.text);
-        if (i + 1 < sentences.length && key(sentences[i + 1]) === key(s)) return;
-        for (const c of s.citations || []) {
-          para.append(" ", el("a", { className: "cite-ref", href: documentHref(c.symbol, c.para, c.language),
-            hreflang: c.language, text: `[${c.citation}]` }));
-        }
-      });
+      answerBody.append(...(citationFirst ? citedRuns(sentences) : trailingCitations(sentences)));
     }
-    if (!para.textContent.trim()) {
+    const items = Array.isArray(data.items) ? data.items : [];
+    answerItems.append(...items.map(listItem));
+    answerItems.hidden = !items.length;
+    if (!answerBody.textContent.trim() && !items.length) {
       answerEl.hidden = true;
       return;
     }
-    answerBody.append(para);
-    answerNote.textContent = data.found === false ? "" : answerNoteText(data.method);
+    const probability = data.confidence && typeof data.confidence.probability === "number"
+      ? data.confidence.probability : null;
+    answerNote.textContent = state === "not_found" ? ""
+      : [answerNoteText(data.method), probability === null ? "" : `Confidence: ${Math.round(probability * 100)}%.`]
+        .filter(Boolean).join(" ");
     answerEl.hidden = false;
   }
 
@@ -269,7 +390,10 @@
       return;
     }
     // Hold the answer's place at once, so that the results do not jump down when it arrives.
+    setAnswerState(null);
     answerBody.replaceChildren(el("p", { className: "hint", text: "Composing a cited answer…" }));
+    answerItems.replaceChildren();
+    answerItems.hidden = true;
     answerNote.textContent = "";
     answerEl.setAttribute("aria-busy", "true");
     answerEl.hidden = false;
@@ -302,6 +426,7 @@
       resultsEl.replaceChildren();
       answerEl.hidden = true;
       noticeEl.hidden = true;
+      showMatchState(null, 0, "");
       statusEl.textContent = "";
       return;
     }
@@ -328,6 +453,7 @@
     } catch (err) {
       if (err.name === "AbortError") return;
       resultsEl.replaceChildren();
+      showMatchState(null, 0, "");
       statusEl.classList.add("error");
       announce(`Search failed: ${err.message}`);
     } finally {

@@ -18,6 +18,8 @@
  *
  * Each result links to its own language version at the paragraph (documents/SYMBOL?language=fr#para-3), shows
  * that language as a small badge ("FR"), and lists the document's other language versions as small links.
+ * A result the service marks `weak` is tagged "weak match"; when the search's `state` is "not_found", the status
+ * line says that nothing matches well and that the closest passages are shown.
  */
 (() => {
   "use strict";
@@ -56,6 +58,10 @@
     .more { margin: 8px 0 0; font-size: 13px; }
     .more:empty { display: none; }
     .brand { margin: 8px 0 0; font-size: 12px; color: #545b64; }
+    .tag { display: inline-block; margin-left: 6px; padding: 0 4px; border: 1px dashed #545b64; border-radius: 3px;
+      font-size: 11px; font-weight: 600; color: #545b64; line-height: 1.5; vertical-align: 1px; white-space: nowrap; }
+    li.weak .snippet { color: #545b64; }
+    .status.not-found { color: #1b1f24; font-weight: 600; }
   `;
 
   let counter = 0;
@@ -139,9 +145,10 @@
       return p;
     }
 
-    function setStatus(text, isError) {
+    function setStatus(text, isError, notFound) {
       status.textContent = "";
       status.classList.toggle("error", Boolean(isError));
+      status.classList.toggle("not-found", Boolean(notFound));
       window.setTimeout(() => { status.textContent = text; }, 30);
     }
 
@@ -184,10 +191,11 @@
         const snippet = el("p", { className: "snippet" });
         snippet.append(r.snippet ? safeSnippet(r.snippet) : document.createTextNode(r.text || ""));
         if (r.language) snippet.setAttribute("lang", r.language);
-        list.append(el("li", { "data-language": r.language },
+        list.append(el("li", { className: r.weak ? "weak" : null, "data-language": r.language },
           el("a", { className: "cite", href: docHref(r.symbol, r.para, r.language), hreflang: r.language,
             text: r.citation, ...linkProps }),
           r.language ? el("abbr", { className: "badge", title: r.language, text: r.language.toUpperCase() }) : null,
+          r.weak ? el("span", { className: "tag", text: "weak match" }) : null,
           meta ? el("p", { className: "meta", text: meta }) : null,
           snippet, versionLinks(r)));
       }
@@ -195,8 +203,11 @@
       for (const [f, v] of fixed) page.set(f, v);
       const full = new URL(`?${page}`, base).href;
       more.append(el("a", { href: full, text: "All results on parasearch", ...linkProps }));
-      setStatus(results.length ? `${results.length} result${results.length === 1 ? "" : "s"} for “${q}”.`
-        : `No results for “${q}”.`);
+      const n = results.length;
+      const notFound = n > 0 && data.state === "not_found";
+      setStatus(!n ? `No results for “${q}”.`
+        : notFound ? `No good match for “${q}”; ${n} closest passage${n === 1 ? "" : "s"} shown.`
+          : `${n} result${n === 1 ? "" : "s"} for “${q}”.`, false, notFound);
     });
   }
 

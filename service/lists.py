@@ -1,0 +1,105 @@
+"""List answers: a question whose answer spans documents ("Which resolutions renewed the mandate of ...", "When
+did the Council extend ...") is answered with one line per document, newest first, each citing its paragraph.
+
+No language model: the lines are grouped from the re-ranked search results (``LIST_K`` of them). Going down the
+results, a document is listed with its first result, as long as
+
+- the re-ranker's score has not fallen off a cliff: each line scores within ``LIST_GAP`` of the line before it
+  (the renewals of a panel's mandate score together, the other paragraphs of the same resolutions far below);
+- it says the same kind of thing as the first result: it shares at least ``LIST_SHARED_TERMS`` of the first
+  result's words that the question also uses;
+- its document holds the question's *topic names*: names the question uses ("Libya") that the first result's
+  paragraph lacks but its document has elsewhere. A resolution on Libya says "Libya" in its preamble, not in the
+  paragraph that extends the Panel of Experts' mandate, which reads the same for every sanctions regime.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parasearch.analysis import terms
+from service.search import Hit, SearchEngine, SearchOutcome
+
+LIST_K = 30  # results searched for a list question
+LIST_MAX = 12  # lines at most
+LIST_SHARED_TERMS = 0.6
+TOPIC_K = 2000  # paragraphs read per topic name
+LIST_GAP = 1.0  # re-ranker score: a line is listed within this of the line before it
+LIST_QUESTION = re.compile(
+    r"^\s*(?:(?:which|what)\s+(?:\w+\s+){0,2}(?:resolutions|decisions|documents|reports|statements|texts|"
+    r"meetings|sessions)\b|when\s+(?:did|has|have|was|were)\b.*\b(?:extend|renew|adopt|establish|decide|"
+    r"terminat|prolong)|list\s+(?:all\s+|the\s+)?\w+|quelles\s+résolutions|qué\s+resoluciones|"
+    r"какие\s+резолюции)",
+    re.IGNORECASE)
+
+
+@dataclass
+class ListItem:
+    hit: Hit  # the document's best result
+    date: str | None
+
+
+def is_list_question(question: str) -> bool:
+    """Whether the question asks for several documents (which resolutions ..., when did the Council extend ...)."""
+    return bool(LIST_QUESTION.search(question or ""))
+
+
+def _content(text: str, language: str | None) -> set[str]:
+    return {t for t in terms(text, language) if not t.isdigit()}
+
+
+def _names(question: str, language: str | None) -> set[str]:
+    """The terms of the names a question uses (capitalised words past its first: "Libya", "UNSMIL", "Haiti")."""
+    words = re.findall(r"\w[\w'-]*", question)
+    return {t for w in words[1:] if w[:1].isupper() for t in terms(w, language) if not t.isdigit()}
+
+
+def _topic_documents(engine: SearchEngine, outcome: SearchOutcome, lead: Hit) -> set[int] | None:
+    """The documents that hold every *topic name* of the question: a name the question uses that the first result's
+    paragraph lacks but its document has elsewhere ("Libya", for the paragraph "Decides to extend ... the mandate
+    of the Panel of Experts" of a resolution on Libya). None when there is none."""
+    ix = engine.index
+    question = outcome.reference.rest if outcome.reference else outcome.query
+    missing = _names(question, engine.analysis_language(outcome.language)) - _content(
+        lead.row.text, engine.analysis_language(lead.row.language))
+    docs: set[int] | None = None
+    for term in sorted(missing):
+        if term not in ix.bm25.vocab_dict:
+            continue
+        found, scores = ix.bm25.retrieve([[term]], k=min(TOPIC_K, ix.n_paragraphs), show_progress=False,
+                                         n_threads=0)
+        holding = {int(d) for d in ix.para_doc[found[0][scores[0] > 0]]}
+        if lead.row.doc_id not in holding:
+            continue  # not what the first result's document is about
+        docs = holding if docs is None else docs & holding
+    return docs
+
+
+def list_items(engine: SearchEngine, outcome: SearchOutcome) -> list[ListItem]:
+    """The lines of a list answer from ``outcome``'s results: one per document, newest first (undated last)."""
+    hits = outcome.hits
+    if not hits:
+        return []
+    question = _content(outcome.reference.rest if outcome.reference else outcome.query,
+                        engine.analysis_language(outcome.language))
+    lead = _content(hits[0].row.text, engine.analysis_language(hits[0].row.language)) & question
+    topic = _topic_documents(engine, outcome, hits[0])
+    best: dict[str, Hit] = {}
+    last = hits[0].score
+    for h in hits:
+        if "rerank" in h.scores and h.score < last - LIST_GAP:
+            break  # the re-ranker's scores fall off a cliff: what follows answers something else
+        key = h.row.symbol
+        if key in best or (topic is not None and h.row.doc_id not in topic):
+            continue
+        if lead and len(lead & _content(h.row.text, engine.analysis_language(h.row.language))) < \
+                LIST_SHARED_TERMS * len(lead):
+            continue
+        best[key] = h
+        last = h.score
+        if len(best) == LIST_MAX:
+            break
+    items = [ListItem(h, h.row.date) for h in best.values()]
+    items.sort(key=lambda it: it.date or "", reverse=True)
+    return items
