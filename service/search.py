@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import bm25s
 import numpy as np
 
-from parasearch.analysis import DEFAULT_LANGUAGE, terms
+from parasearch.analysis import DEFAULT_LANGUAGE, is_han, terms
 from parasearch.config import model_languages
 from parasearch.types import LANGUAGE_NAMES, UN_LANGUAGES, normalize_symbol
 from service.dates import query_years
@@ -35,6 +35,14 @@ DENSE_WEIGHT = 0.6
 # Its dense weight is this instead: R@10 0.404 -> 0.492 on the cross-lingual questions over the English resolutions
 # (docs/evaluation.md, "Six languages").
 CROSSLINGUAL_DENSE_WEIGHT = 0.9
+# The re-ranker was trained on questions and search-box queries (up to 24 terms; Chinese ones, analysed as
+# character unigrams and bigrams, up to 75): a longer query, such as a pasted paragraph, is another task, and keeps
+# the fused order. Its length in words: its terms, a Chinese term counting a quarter. Measured: a paragraph of a
+# resolution in another language as the query for its English version (parasearch eval --parallel, 2,500 queries)
+# R@10 0.965 fused, 0.817 re-ranked, 0.925 with this limit at 32 words, 0.940 at 24 (ar 0.932, zh 0.834, fr 0.990,
+# ru 0.956, es 0.988): the re-ranker still demotes the short preambular paragraphs such queries often are. The
+# questions of every hand-written set are at most 23 words long.
+RERANK_MAX_WORDS = 24
 # The re-ranked order is the learned model's score plus this much of the fused score (which the model also sees
 # as a feature): python -m eval.train_ranker --fused-weight chooses it by cross-validation.
 RERANK_FUSED_WEIGHT = 0.0
@@ -51,6 +59,12 @@ YEAR_BOOST = 1.0
 # - how well it matches the document's title, body, type and year (BM25 over those, z-normalised over all
 #   documents): 0.690 without, 0.710 with 0.25 (own questions 0.958 -> 0.969); 0.5 loses answers.
 META_WEIGHT = 0.25
+
+
+def query_words(query: str) -> float:
+    """A query's length in words: its analysed terms, a Chinese term (a character or a pair of them) counting a
+    quarter (a Chinese word is about two characters: two unigrams and two bigrams)."""
+    return sum(0.25 if is_han(t[0]) else 1 for t in terms(query) if t)
 
 
 def _zscore(scores: np.ndarray) -> np.ndarray:
@@ -515,9 +529,10 @@ class SearchEngine:
             n = max(100, 3 * k)
             while True:
                 ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
-                if mode == "hybrid" and ((rerank and self.reranker is not None) or features):
+                rerank = rerank and self.reranker is not None and query_words(text_query) <= RERANK_MAX_WORDS
+                if mode == "hybrid" and (rerank or features):
                     pool = self.pool(text_query, per_mode, lang, years)
-                    if rerank and self.reranker is not None:
+                    if rerank:
                         ids = self._reranked(ids, pool, per_mode)
                 picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
                                         prefer_docs, lang)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, shared_path
+from tests.conftest import REPO, paragraph_text, shared_path
 
 # Six resolutions renewing the mandate of the Panel of Experts on Libya (each in the paragraph given), and four
 # renewing other sanctions panels' mandates in the same words: a list answer must hold the first six only.
@@ -162,3 +162,14 @@ def test_model_description_states_its_provenance():
     assert info["command"].startswith("python -m eval.train_ranker") and info["seed"] == 2026
     assert "scifact-train" in info["data"] and "dev" in info["data"]
     assert (REPO / "eval" / "train_ranker.py").is_file()
+
+
+def test_a_pasted_paragraph_keeps_the_fused_order(ctoc_reranked):
+    from service.search import RERANK_MAX_WORDS, query_words
+
+    paragraph = paragraph_text(ctoc_reranked, "CTOC/COP/WG.2/2013/5", "18")
+    assert query_words(paragraph) > RERANK_MAX_WORDS
+    assert query_words("初学者下国际象棋最好的开局是什么？") < 10  # Chinese: a term counts a quarter
+    out = ctoc_reranked.search(paragraph, k=3)
+    assert out.hits[0].row.para == "18" and "rerank" not in out.hits[0].scores
+    assert "rerank" in ctoc_reranked.search("protection of witnesses' families", k=3).hits[0].scores
