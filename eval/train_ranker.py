@@ -241,8 +241,10 @@ def fit_confidence(ev: Evidence, *, seed: int = SEED) -> tuple[dict, dict]:
 
     The lead probability is a logistic regression over :data:`service.confidence.EVIDENCE`; its thresholds are
     chosen on probabilities from 5-fold cross-validation of that regression: ``answer_at``, the lowest at which
-    at least 90% of first results labelled "answer" are gold; ``not_found_below``, the highest at which at most
-    1 answerable question in 20 is "not found" (reported with the share of absent-topic questions below it)."""
+    at least 90% of first results labelled "answer" are gold. A second regression over the same evidence tells
+    answerable from absent-topic questions; ``not_found_below``, on its cross-validated probabilities, is the
+    highest at which at most 1 answerable question in 20 is "not found" (reported with the share of absent-topic
+    questions below it)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -254,9 +256,15 @@ def fit_confidence(ev: Evidence, *, seed: int = SEED) -> tuple[dict, dict]:
                           method="predict_proba")[:, 1]
     order = np.sort(np.unique(p))
     answer_at = next((float(t) for t in order if (p >= t).sum() >= 10 and y[p >= t].mean() >= 0.9), 1.0)
-    answerable = np.sort(p[~absent])
+    # Whether the index answers the question at all: answerable (1) against absent-topic (0) questions.
+    found_model = LogisticRegression(C=1.0, max_iter=1000)
+    m = cross_val_predict(found_model, X, (~absent).astype(int), cv=StratifiedKFold(5, shuffle=True,
+                                                                                    random_state=seed),
+                          method="predict_proba")[:, 1]
+    answerable = np.sort(m[~absent])
     not_found_below = float(answerable[int(len(answerable) / 20)])  # at most 1 answerable question in 20 below
     model.fit(X, y)
+    found_model.fit(X, (~absent).astype(int))
     R = np.array(ev.results)
     result_model = LogisticRegression(C=1.0, max_iter=1000).fit(R[:, :1], R[:, 1].astype(int))
     shown_answer = (p >= answer_at) & ~absent
@@ -264,14 +272,18 @@ def fit_confidence(ev: Evidence, *, seed: int = SEED) -> tuple[dict, dict]:
                    "intercept": round(float(model.intercept_[0]), 6), "answer_at": round(answer_at, 6),
                    "not_found_below": round(not_found_below, 6),
                    "result_coef": round(float(result_model.coef_[0][0]), 6),
-                   "result_intercept": round(float(result_model.intercept_[0]), 6), "weak_below": 0.5}
+                   "result_intercept": round(float(result_model.intercept_[0]), 6), "weak_below": 0.5,
+                   "found_coef": [round(float(c), 6) for c in found_model.coef_[0]],
+                   "found_intercept": round(float(found_model.intercept_[0]), 6)}
     report = {
         "questions": int((~absent).sum()), "absent_questions": int(absent.sum()),
-        "answer_share": round(float(shown_answer.mean() if len(p) else 0), 4),
+        "answer_share": round(float(shown_answer.sum() / max(1, (~absent).sum())), 4),  # of answerable questions
         "answer_gold": round(float(y[shown_answer].mean()) if shown_answer.any() else 0.0, 4),
-        "closest_share": round(float(((p < answer_at) & (p >= not_found_below) & ~absent).sum() / (~absent).sum()), 4),
-        "answerable_not_found": round(float((p[~absent] < not_found_below).mean()), 4),
-        "absent_not_found": round(float((p[absent] < not_found_below).mean()) if absent.any() else 0.0, 4),
+        "closest_share": round(float(((p < answer_at) & (m >= not_found_below) & ~absent).sum()
+                                     / max(1, (~absent).sum())), 4),
+        "answerable_not_found": round(float((m[~absent] < not_found_below).mean()), 4),
+        "absent_not_found": round(float((m[absent] < not_found_below).mean()) if absent.any() else 0.0, 4),
+        "absent_labelled_answer": round(float((p[absent] >= answer_at).mean()) if absent.any() else 0.0, 4),
         "first_result_gold": round(float(y[~absent].mean()), 4),
     }
     return calibration, report

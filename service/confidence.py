@@ -13,8 +13,10 @@ re-ranker that saw it) for the hand-written questions, with the absent-topic que
 - ``answer``: probability >= ``answer_at``, chosen so that, on held-out folds, at least 90% of the first results
   so labelled are gold;
 - ``closest``: shown, but labelled as possibly not answering;
-- ``not_found``: probability < ``not_found_below``, chosen so that at least 9 absent-topic questions in 10 fall
-  below it and at most 1 answerable question in 20 does.
+- ``not_found``: nothing matches well. A second logistic model over the same evidence gives the probability that
+  the index answers the question at all (fitted on the answerable against the absent-topic questions); "not
+  found" is below ``not_found_below``, chosen so that at most 1 answerable question in 20 falls below it
+  (held out; the share of absent-topic questions below it is reported with the model).
 
 Each result also carries a relevance probability (a logistic model of its re-ranker score, fitted on the held-out
 candidates), and is marked ``weak`` below ``weak_below``.
@@ -44,6 +46,10 @@ class Calibration:
     result_coef: float  # relevance of one result from its re-ranker score
     result_intercept: float
     weak_below: float = 0.5
+    # Whether the index answers the question at all (answerable against absent-topic questions), per EVIDENCE:
+    # "not_found" is decided on this probability when present (else on the lead probability).
+    found_coef: list[float] | None = None
+    found_intercept: float = 0.0
 
     @classmethod
     def from_info(cls, info: dict | None) -> Calibration | None:
@@ -84,13 +90,25 @@ def lead_probability(calibration: Calibration | None, outcome: SearchOutcome) ->
     return _sigmoid(float(np.dot(calibration.coef, x) + calibration.intercept))
 
 
-def state_of(calibration: Calibration | None, probability: float | None, found: bool = True) -> str:
-    """``answer``, ``closest`` or ``not_found`` (see the module docstring); ``found``: what the answerer decided."""
+def match_probability(calibration: Calibration | None, outcome: SearchOutcome) -> float | None:
+    """The probability that the index answers the question at all (None without that part of the calibration)."""
+    if calibration is None or calibration.found_coef is None:
+        return None
+    x = lead_evidence(outcome)
+    if x is None:
+        return None
+    return _sigmoid(float(np.dot(calibration.found_coef, x) + calibration.found_intercept))
+
+
+def state_of(calibration: Calibration | None, probability: float | None, found: bool = True,
+             matched: float | None = None) -> str:
+    """``answer``, ``closest`` or ``not_found`` (see the module docstring); ``found``: what the answerer decided;
+    ``matched``: :func:`match_probability`, which decides "not_found" when given (else ``probability`` does)."""
     if not found:
         return "not_found"
     if calibration is None or probability is None:
         return "answer"
-    if probability < calibration.not_found_below:
+    if (matched if matched is not None else probability) < calibration.not_found_below:
         return "not_found"
     return "answer" if probability >= calibration.answer_at else "closest"
 

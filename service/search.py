@@ -35,13 +35,11 @@ DENSE_WEIGHT = 0.6
 # Its dense weight is this instead: R@10 0.404 -> 0.492 on the cross-lingual questions over the English resolutions
 # (docs/evaluation.md, "Six languages").
 CROSSLINGUAL_DENSE_WEIGHT = 0.9
-# The re-ranker was trained on questions and search-box queries (up to 24 terms; Chinese ones, analysed as
-# character unigrams and bigrams, up to 75): a longer query, such as a pasted paragraph, is another task, and keeps
-# the fused order. Its length in words: its terms, a Chinese term counting a quarter. Measured: a paragraph of a
-# resolution in another language as the query for its English version (parasearch eval --parallel, 2,500 queries)
-# R@10 0.965 fused, 0.817 re-ranked, 0.925 with this limit at 32 words, 0.940 at 24 (ar 0.932, zh 0.834, fr 0.990,
-# ru 0.956, es 0.988): the re-ranker still demotes the short preambular paragraphs such queries often are. The
-# questions of every hand-written set are at most 23 words long.
+# The re-ranker was trained on questions and search-box queries (at most 23 words: query_words, in the question's
+# language): a longer query, such as a pasted paragraph, is another task, and keeps the fused order. Measured: a
+# paragraph of a resolution in another language as the query for its English version (parasearch eval --parallel,
+# 2,500 queries) R@10 0.965 fused, 0.817 all re-ranked, 0.923 with this limit (ar 0.922, zh 0.814, fr 0.966,
+# ru 0.952, es 0.960): the re-ranker still demotes the short preambular paragraphs such queries often are.
 RERANK_MAX_WORDS = 24
 # The re-ranked order is the learned model's score plus this much of the fused score (which the model also sees
 # as a feature): python -m eval.train_ranker --fused-weight chooses it by cross-validation.
@@ -61,10 +59,11 @@ YEAR_BOOST = 1.0
 META_WEIGHT = 0.25
 
 
-def query_words(query: str) -> float:
-    """A query's length in words: its analysed terms, a Chinese term (a character or a pair of them) counting a
-    quarter (a Chinese word is about two characters: two unigrams and two bigrams)."""
-    return sum(0.25 if is_han(t[0]) else 1 for t in terms(query) if t)
+def query_words(query: str, language: str | None = DEFAULT_LANGUAGE) -> float:
+    """A query's length in words: its distinct terms as analysed in ``language`` (stop words dropped), a Chinese
+    term (a character or a pair of them) counting a quarter (a Chinese word is about two characters: two unigrams
+    and two bigrams)."""
+    return sum(0.25 if is_han(t[0]) else 1 for t in set(terms(query, language)) if t)
 
 
 def _zscore(scores: np.ndarray) -> np.ndarray:
@@ -529,7 +528,8 @@ class SearchEngine:
             n = max(100, 3 * k)
             while True:
                 ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
-                rerank = rerank and self.reranker is not None and query_words(text_query) <= RERANK_MAX_WORDS
+                rerank = rerank and self.reranker is not None and \
+                    query_words(text_query, self.analysis_language(lang)) <= RERANK_MAX_WORDS
                 if mode == "hybrid" and (rerank or features):
                     pool = self.pool(text_query, per_mode, lang, years)
                     if rerank:

@@ -97,7 +97,7 @@ def test_same_results_after_a_restart(ctoc_index, encoder, ctoc_reranked):
 
 def test_confidence_states(ctoc_reranked):
     from service.answer import answer_question
-    from service.confidence import calibration_of, lead_probability, result_probability, state_of
+    from service.confidence import calibration_of, lead_probability, match_probability, result_probability, state_of
 
     calibration = calibration_of(ctoc_reranked)
     assert calibration is not None and 0 < calibration.not_found_below < calibration.answer_at < 1
@@ -109,7 +109,8 @@ def test_confidence_states(ctoc_reranked):
     # A nonsense query is not presented as ten matches: never "answer", and every result is a weak match.
     nonsense = ctoc_reranked.search("qwxz plokm zzyv", k=10)
     p = lead_probability(calibration, nonsense)
-    assert p is not None and state_of(calibration, p) in ("closest", "not_found")
+    assert p is not None and state_of(calibration, p, matched=match_probability(calibration, nonsense)) in (
+        "closest", "not_found")
     assert all(result_probability(calibration, h) < calibration.weak_below for h in nonsense.hits)
 
 
