@@ -42,7 +42,8 @@ CROSSLINGUAL_DENSE_WEIGHT = 0.9
 # ru 0.952, es 0.960): the re-ranker still demotes the short preambular paragraphs such queries often are.
 RERANK_MAX_WORDS = 24
 # The re-ranked order is the learned model's score plus this much of the fused score (which the model also sees
-# as a feature): python -m eval.train_ranker --fused-weight chooses it by cross-validation.
+# as a feature). Cross-validated dev nDCG@10 (python -m eval.train_ranker --fused-weight W): 0.738 at 0, 0.735 at
+# 0.5, 0.724 at 1.0.
 RERANK_FUSED_WEIGHT = 0.0
 QUERY_CACHE_SIZE = 1024
 # Hybrid search adds to each paragraph's fused (z-normalised) score what the query says about the documents it
