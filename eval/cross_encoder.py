@@ -21,12 +21,13 @@ one call only, which is how :meth:`CrossEncoder.scores` is meant to be used (all
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
+
+from parasearch.digest import file_sha256
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / ".cache" / "cross-encoder"  # not kept in git
 SIDECAR = "cross-encoder.json"
@@ -47,14 +48,6 @@ def paragraph_text(title: str | None, text: str) -> str:
 
 class CrossEncoderError(RuntimeError):
     """The cross-encoder's files are missing, altered or unreadable (the message says which)."""
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class CrossEncoder:

@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -75,6 +74,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from parasearch.digest import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_DIR = ROOT / ".gpu"
@@ -108,14 +109,6 @@ def _read_jsonl(path: Path) -> list[dict]:
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def log(*args) -> None:
@@ -580,8 +573,8 @@ def export(args) -> None:
     if (DATA_DIR / "info.json").exists():
         data = json.loads((DATA_DIR / "info.json").read_text())
     sidecar = {
-        "model": target.name, "sha256": sha256(target), "bytes": target.stat().st_size,
-        "tokenizer": "tokenizer.json", "tokenizer_sha256": sha256(out / "tokenizer.json"),
+        "model": target.name, "sha256": file_sha256(target), "bytes": target.stat().st_size,
+        "tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(out / "tokenizer.json"),
         "inputs": names, "output": "logits[:, 0]: relevance score (higher is more relevant; not a probability)",
         "max_length": 256,
         "text": "the paragraph as '<document title>. <text>' (eval.cross_encoder.paragraph_text)",

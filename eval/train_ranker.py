@@ -42,8 +42,9 @@ from eval.answer_calibration import ABSENT_QUESTIONS, ABSENT_QUESTIONS_CROSSLING
 from eval.beir import load_beir
 from eval.metrics import mean, per_question
 from eval.questions import Gold, Question, QuestionSet, load_questions, para_key
+from parasearch.digest import file_sha256
 from service.confidence import EVIDENCE, lead_evidence
-from service.rerank import FEATURES, MODEL_FILE, RERANK_DEPTH, Reranker, file_sha256
+from service.rerank import FEATURES, MODEL_FILE, RERANK_DEPTH, Reranker
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -24,6 +24,7 @@ from indexer.embed import Encoder, describe, load_encoders
 from indexer.readers import read_document
 from parasearch import indexfiles
 from parasearch.analysis import ANALYSIS_VERSION, terms
+from parasearch.digest import file_sha256
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
@@ -73,14 +74,6 @@ def default_cache_path(index_dir: Path) -> Path:
     return index_dir.parent / ".embedding-cache.sqlite"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _parse_all(paths: list[Path], report: BuildReport, progress: bool,
                cache: ParseCache | None = None) -> list[tuple[ParsedDocument, str]]:
     sources, problems = discover(paths)
@@ -91,7 +84,7 @@ def _parse_all(paths: list[Path], report: BuildReport, progress: bool,
     bar = tqdm(sources, desc="Reading", unit="doc", disable=not progress)
     for src in bar:
         try:
-            digest = _sha256(src.path)
+            digest = file_sha256(src.path)
             if digest in seen_hash:
                 raise DocumentError(f"duplicate: same content as {seen_hash[digest]}")
             ckey = cache.key(digest, src.meta) if cache else None

@@ -80,24 +80,26 @@ def lead_evidence(outcome: SearchOutcome) -> np.ndarray | None:
                                   dtype=np.float64))
 
 
+def probabilities(calibration: Calibration | None, outcome: SearchOutcome) -> tuple[float | None, float | None]:
+    """The probability that the first result is right, and that the index answers the question at all (each None
+    without a re-ranker and that part of its calibration), from one reading of the evidence."""
+    x = lead_evidence(outcome) if calibration is not None else None
+    if x is None:
+        return None, None
+    lead = _sigmoid(float(np.dot(calibration.coef, x) + calibration.intercept))
+    if calibration.found_coef is None:
+        return lead, None
+    return lead, _sigmoid(float(np.dot(calibration.found_coef, x) + calibration.found_intercept))
+
+
 def lead_probability(calibration: Calibration | None, outcome: SearchOutcome) -> float | None:
     """The probability that the first result is right (None without a re-ranker and its calibration)."""
-    if calibration is None:
-        return None
-    x = lead_evidence(outcome)
-    if x is None:
-        return None
-    return _sigmoid(float(np.dot(calibration.coef, x) + calibration.intercept))
+    return probabilities(calibration, outcome)[0]
 
 
 def match_probability(calibration: Calibration | None, outcome: SearchOutcome) -> float | None:
     """The probability that the index answers the question at all (None without that part of the calibration)."""
-    if calibration is None or calibration.found_coef is None:
-        return None
-    x = lead_evidence(outcome)
-    if x is None:
-        return None
-    return _sigmoid(float(np.dot(calibration.found_coef, x) + calibration.found_intercept))
+    return probabilities(calibration, outcome)[1]
 
 
 def state_of(calibration: Calibration | None, probability: float | None, found: bool = True,
@@ -123,8 +125,4 @@ def result_probability(calibration: Calibration | None, hit: Hit) -> float | Non
 def calibration_of(engine) -> Calibration | None:
     """The calibration that comes with the engine's re-ranker (None without one)."""
     reranker = getattr(engine, "reranker", None)
-    if reranker is None:
-        return None
-    if not hasattr(reranker, "_calibration"):
-        reranker._calibration = Calibration.from_info(reranker.info.get("confidence"))
-    return reranker._calibration
+    return None if reranker is None else Calibration.from_info(reranker.info.get("confidence"))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from service.confidence import Calibration, lead_probability, match_probability, result_probability, state_of
+from service.confidence import Calibration, probabilities, result_probability, state_of
 from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult, VersionLink
 from service.search import Filters, SearchEngine, SearchOutcome
 from service.web import document_url
@@ -54,10 +54,10 @@ def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration
         )
         for h, p in zip(outcome.hits, relevance, strict=True)
     ]
-    confidence = lead_probability(calibration, outcome)
+    confidence, matched = probabilities(calibration, outcome)
     named = any("reference" in h.scores for h in outcome.hits[:1])
     state = None if confidence is None else (
-        "answer" if named else state_of(calibration, confidence, matched=match_probability(calibration, outcome)))
+        "answer" if named else state_of(calibration, confidence, matched=matched))
     ref = outcome.reference
     return SearchResponse(
         query=outcome.query, mode=outcome.mode, took_ms=round(outcome.took_ms, 2), results=results,

@@ -30,12 +30,11 @@ is refused with a clear error rather than used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +42,7 @@ import numpy as np
 
 from parasearch.analysis import terms
 from parasearch.config import E5_MODEL, MINILM_MODEL
+from parasearch.digest import file_sha256
 
 if TYPE_CHECKING:
     from service.index import ParagraphRow
@@ -109,6 +109,7 @@ class Pool:
     ids: np.ndarray  # paragraph ids, fused order (at most RERANK_DEPTH)
     fused: np.ndarray  # their fused scores (metadata priors included)
     features: np.ndarray  # (len(ids), len(FEATURES)), float32, NaN where unknown
+    rows: dict[int, ParagraphRow] = field(default_factory=dict)  # read once, for the features and the hits
 
 
 def _coverage(qterms: list[str], texts: list[set[str]]) -> np.ndarray:
@@ -265,10 +266,6 @@ def candidate_features(engine: SearchEngine, query: str, ids: np.ndarray, fused:
     if kind is not None:
         X[:, col["answer_type"]] = [bool(HOLDS[kind].search(r.text)) for r in ordered]
     return X
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 class Reranker:

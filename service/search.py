@@ -413,7 +413,7 @@ class SearchEngine:
         ids, fused = per_mode["fused"]
         ids, fused = ids[:RERANK_DEPTH], fused[:RERANK_DEPTH]
         rows = self.index.rows(ids.tolist())
-        return Pool(ids, fused, candidate_features(self, query, ids, fused, per_mode, lang, years, rows))
+        return Pool(ids, fused, candidate_features(self, query, ids, fused, per_mode, lang, years, rows), rows)
 
     def _reranked(self, ids: np.ndarray, pool: Pool, per_mode: dict) -> np.ndarray:
         """``ids`` (fused order) with the pool's candidates in the re-ranker's order first."""
@@ -525,12 +525,12 @@ class SearchEngine:
         prefer_docs = np.isin(ix.doc_date_int // 10000, years) if years else None
         per_mode: dict = {}
         pool = None
+        rerank = rerank and self.reranker is not None and bool(text_query) and \
+            query_words(text_query, self.analysis_language(lang)) <= RERANK_MAX_WORDS
         if text_query:
             n = max(100, 3 * k)
             while True:
                 ids, per_mode = self._ranked(text_query, mode, n, para_mask, lang, years)
-                rerank = rerank and self.reranker is not None and \
-                    query_words(text_query, self.analysis_language(lang)) <= RERANK_MAX_WORDS
                 if mode == "hybrid" and (rerank or features):
                     pool = self.pool(text_query, per_mode, lang, years)
                     if rerank:
@@ -546,7 +546,8 @@ class SearchEngine:
                                     lang=lang, versions=collapse)
 
         wanted = {i for shown, _, also in picked for i in (shown, *also)}
-        rows = ix.rows(sorted(wanted))
+        known = pool.rows if pool is not None else {}  # the candidates' rows, read once for the re-ranker
+        rows = known | ix.rows(sorted(wanted - known.keys()))
         qterms: dict[str, set[str]] = {}  # per language of the text it marks
         hits = []
         for rank, (shown, hit, also) in enumerate(picked, 1):

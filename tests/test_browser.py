@@ -478,14 +478,20 @@ def test_the_language_switch_keeps_the_paragraph(versions_web, watched):
     watched.assert_clean()
 
 
+def widget_search(page, host: str, query: str):
+    """Open the intranet page at ``host``, ask its widget ``query``: the widget and its search box."""
+    page.goto(host + "/")
+    widget = page.locator("parasearch-widget")
+    box = widget.locator("input[type=search]")
+    box.fill(query)
+    box.press("Enter")
+    return widget, box
+
+
 def test_widget_results_carry_their_language(versions_web, watched):
     page = watched.page
     service = versions_web["service"]
-    page.goto(versions_web["allowed"] + "/")
-    widget = page.locator("parasearch-widget")
-    box = widget.locator("input[type=search]")
-    box.fill(FR_QUESTION)
-    box.press("Enter")
+    widget, _ = widget_search(page, versions_web["allowed"], FR_QUESTION)
     items = widget.locator("li")
     expect(items).to_have_count(3)  # data-k="3"
     first = items.first

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import CHROMIUM, LiveServer, free_port
-from tests.test_browser import HostPage, Watched
+from tests.test_browser import HostPage, Watched, widget_search
 from tests.test_web import CORS_ENV
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -339,11 +339,7 @@ def test_list_items_are_shortened_with_the_whole_paragraph_in_reach(states_web, 
 def test_the_widget_marks_weak_results_and_a_search_with_no_good_match(states_web, watched):
     page = watched.page
     relabel_search(page, "not_found", weak_from=0)
-    page.goto(states_web["allowed"] + "/")
-    widget = page.locator("parasearch-widget")
-    box = widget.locator("input[type=search]")
-    box.fill(NONSENSE)
-    box.press("Enter")
+    widget, box = widget_search(page, states_web["allowed"], NONSENSE)
     items = widget.locator("li")
     expect(items).to_have_count(3)  # data-k="3"
     expect(widget.locator("li.weak .tag")).to_have_count(3)

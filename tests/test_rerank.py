@@ -156,7 +156,8 @@ def test_api_states_and_list(libya_engine):
 def test_model_description_states_its_provenance():
     import json
 
-    from service.rerank import FEATURES, MODEL_FILE, file_sha256
+    from parasearch.digest import file_sha256
+    from service.rerank import FEATURES, MODEL_FILE
 
     info = json.loads(MODEL_FILE.with_suffix(".txt.json").read_text())
     assert info["sha256"] == file_sha256(MODEL_FILE) and info["features"] == list(FEATURES)
