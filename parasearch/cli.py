@@ -86,6 +86,34 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    from parasearch.keys import DEFAULT_SCOPES, KeyStoreError, create_key, key_file, read_keys, revoke_key
+
+    try:
+        if args.keys_command == "create":
+            key, entry = create_key(args.index, args.name, args.scope or DEFAULT_SCOPES)
+            print(f"Created API key {entry.name!r} (scopes: {', '.join(entry.scopes)}) in {key_file(args.index)}.")
+            print("It is shown this once and stored only as a hash; send it as `Authorization: Bearer KEY` "
+                  "or `X-API-Key: KEY`:")
+            print(key)
+        elif args.keys_command == "list":
+            keys = read_keys(args.index)
+            if not keys:
+                print(f"No API keys in {args.index} (create one: `parasearch keys create NAME --index {args.index}`)")
+            width = max([4, *(len(k.name) for k in keys)])
+            for i, k in enumerate(keys):
+                if i == 0:
+                    print(f"{'name':<{width}}  {'scopes':<13}  created")
+                print(f"{k.name:<{width}}  {','.join(k.scopes):<13}  {k.created}")
+        else:
+            entry = revoke_key(args.index, args.name)
+            print(f"Revoked API key {entry.name!r}; a running service refuses it from its next request.")
+    except KeyStoreError as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parasearch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-collapse", action="store_true", help="show repeated paragraphs separately")
     _add_filters(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("keys", help="create, list and revoke the service's API keys (kept in the index directory)")
+    keys_sub = p.add_subparsers(dest="keys_command", required=True)
+    for name, help_ in (("create", "a new key, printed once on the last line"), ("list", "the keys (not the "
+                        "keys themselves)"), ("revoke", "remove a key; a running service refuses it at once")):
+        kp = keys_sub.add_parser(name, help=help_)
+        if name != "list":
+            kp.add_argument("name", help="the key's name (unique), e.g. who or what uses it")
+        kp.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
+        if name == "create":
+            kp.add_argument("--scope", action="append", choices=["admin", "search"],
+                            help="admin (the /admin endpoints, and search) or search (the read endpoints when "
+                                 "PARASEARCH_SEARCH_REQUIRES_KEY is set); repeatable; default admin")
+        kp.set_defaults(func=cmd_keys)
 
     from eval import cli as eval_cli
     from service import ask_cli
