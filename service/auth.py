@@ -72,7 +72,7 @@ def _check(request: Request, key: str | None, scopes: tuple[str, ...], what: str
         log.error("API keys unavailable: %s", exc)
         raise HTTPException(503, "API keys are unavailable: the server's key file cannot be read "
                                  "(see the server log)") from None
-    scope = "" if "admin" in scopes else " --scope search"
+    scope = "" if "search" not in scopes else " --scope search"  # the default scope is admin
     if key is None:
         reason = f"{what} needs an API key, in `Authorization: Bearer KEY` or `X-API-Key: KEY`"
         if not configured:
