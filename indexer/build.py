@@ -116,24 +116,32 @@ def _write_store(path: Path, docs: list[tuple[ParsedDocument, str]], n_tokens: l
                  n_windows: list[int]) -> None:
     db = sqlite3.connect(path)
     db.executescript(indexfiles.SCHEMA)
-    pid = 0
     with db:
-        for doc_id, (parsed, digest) in enumerate(docs):
-            d = parsed.doc
-            db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (doc_id, d.symbol, normalize_symbol(d.symbol), d.title or "", d.date, d.body, d.type,
-                 d.language, d.source, digest, len(parsed.paragraphs)),
-            )
-            rows = []
-            for ord_, p in enumerate(parsed.paragraphs):
-                key = hashlib.blake2b(normalize_text(p.text).encode(), digest_size=12).hexdigest()
-                rows.append((pid, doc_id, ord_, p.para, p.kind, p.section, p.text, n_tokens[pid],
-                             n_windows[pid], key))
-                pid += 1
-            db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        insert_documents(db, docs, n_tokens, n_windows)
     db.execute("ANALYZE")
     db.close()
+
+
+def insert_documents(db: sqlite3.Connection, docs: list[tuple[ParsedDocument, str]], n_tokens: list[int],
+                     n_windows: list[int], first_doc: int = 0, first_paragraph: int = 0) -> None:
+    """Insert documents and their paragraphs, numbered from ``first_doc`` and ``first_paragraph``;
+    ``n_tokens`` and ``n_windows``: per paragraph, in order."""
+    pid = first_paragraph
+    i = 0
+    for doc_id, (parsed, digest) in enumerate(docs, first_doc):
+        d = parsed.doc
+        db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (doc_id, d.symbol, normalize_symbol(d.symbol), d.title or "", d.date, d.body, d.type,
+             d.language, d.source, digest, len(parsed.paragraphs)),
+        )
+        rows = []
+        for ord_, p in enumerate(parsed.paragraphs):
+            key = hashlib.blake2b(normalize_text(p.text).encode(), digest_size=12).hexdigest()
+            rows.append((pid, doc_id, ord_, p.para, p.kind, p.section, p.text, n_tokens[i], n_windows[i], key))
+            pid += 1
+            i += 1
+        db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
 
 def _build_faiss(vectors: np.ndarray, index_type: str):
@@ -150,13 +158,71 @@ def _build_faiss(vectors: np.ndarray, index_type: str):
     return index
 
 
+BM25_PARAMS = {"k1": 0.9, "b": 0.4}
+
+
+def save_terms(path: Path, ids: np.ndarray, offsets: np.ndarray, vocab: list[str]) -> None:
+    """Every paragraph's analysed BM25 terms: paragraph ``i``'s are ``vocab[ids[offsets[i]:offsets[i + 1]]]``."""
+    np.savez(path, ids=ids.astype(np.int32), offsets=offsets.astype(np.int64), vocab=np.array(vocab, dtype=object))
+
+
+def encode_terms(term_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(ids, offsets, vocab) of analysed term lists (the form of :func:`save_terms`)."""
+    vocab: dict[str, int] = {}
+    flat = [vocab.setdefault(t, len(vocab)) for ts in term_lists for t in ts]
+    offsets = np.zeros(len(term_lists) + 1, dtype=np.int64)
+    np.cumsum([len(ts) for ts in term_lists], out=offsets[1:])
+    return np.array(flat, dtype=np.int32), offsets, list(vocab)
+
+
+def write_bm25(ids: np.ndarray, offsets: np.ndarray, vocab: list[str], out: Path) -> None:
+    """The bm25s index of paragraphs given as term ids (row order = paragraph id), and the terms beside it, in
+    generation directory ``out.parent``. Unused vocabulary is dropped, so a removed document leaves no trace."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    used, dense = np.unique(ids, return_inverse=True)
+    dense = dense.astype(np.int32)
+    words = [vocab[i] for i in used.tolist()]
+    docs = [a.tolist() for a in np.split(dense, offsets[1:-1])] if len(offsets) > 1 else []
+    retriever = bm25s.BM25(**BM25_PARAMS)
+    retriever.index(Tokenized(ids=docs, vocab={w: i for i, w in enumerate(words)}), show_progress=False)
+    retriever.save(str(out))
+    save_terms(out.parent / indexfiles.TERMS, dense, offsets, words)
+
+
 def _build_bm25(texts: list[str], languages: list[str], out: Path) -> None:
     """BM25 over the paragraphs, each analysed in its document's language (parasearch.analysis)."""
-    import bm25s
+    write_bm25(*encode_terms([terms(t, lang) for t, lang in zip(texts, languages, strict=True)]), out)
 
-    retriever = bm25s.BM25(k1=0.9, b=0.4)
-    retriever.index([terms(t, lang) for t, lang in zip(texts, languages, strict=True)], show_progress=False)
-    retriever.save(str(out))
+
+Arm = tuple[list[list[str]], np.ndarray]  # one model's windows per paragraph, and the windows' vectors
+
+
+def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | None, report: BuildReport, *,
+               batch_size: int = 64, progress: bool = False) -> tuple[list[int], list[Arm]]:
+    """Each paragraph's token count, and per model (dense arm) its windows and their vectors, taking what the
+    embedding cache at ``cache_path`` has (None: no cache). Adds the time spent to ``report``."""
+    arms = []  # (windows per paragraph, vectors) per model
+    report.seconds["prepare"] = report.seconds.get("prepare", 0.0)
+    report.seconds["embed"] = report.seconds.get("embed", 0.0)
+    n_tokens: list[int] = []
+    for enc in encoders:
+        t0 = time.perf_counter()
+        cache = EmbeddingCache(cache_path, enc.dim) if cache_path is not None else None
+        try:
+            n_tokens, windows = prepare_with_cache(enc, texts, cache)
+            win_texts = [w for ws in windows for w in ws]
+            report.seconds["prepare"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            vectors, now = embed_sorted(enc, win_texts, cache, batch_size=batch_size, progress=progress)
+        finally:
+            if cache is not None:
+                cache.close()
+        report.embedded_now += now
+        report.seconds["embed"] += time.perf_counter() - t0
+        arms.append((windows, vectors))
+    return n_tokens, arms
 
 
 def build_index(
@@ -206,7 +272,6 @@ def build_from_documents(
     Used by :func:`build_index` and by evaluation, which indexes benchmark
     collections (BEIR) that come as records rather than files.
     """
-    import faiss
 
     if index_type not in INDEX_TYPES:
         raise ValueError(f"index type must be one of {INDEX_TYPES}")
@@ -219,26 +284,21 @@ def build_from_documents(
     encoders = encoder if isinstance(encoder, list) else [encoder] if encoder is not None else \
         load_encoders(model, backend)
     texts = [p.text for p in paragraphs]
-    arms = []  # (windows per paragraph, vectors) per model
-    report.seconds["prepare"] = report.seconds["embed"] = 0.0
-    report.embedded_now = 0
-    for enc in encoders:
-        t0 = time.perf_counter()
-        cache = EmbeddingCache(cache_path or default_cache_path(index_dir), enc.dim) if use_cache else None
-        try:
-            n_tokens, windows = prepare_with_cache(enc, texts, cache)
-            win_texts = [w for ws in windows for w in ws]
-            report.seconds["prepare"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            vectors, now = embed_sorted(enc, win_texts, cache, batch_size=batch_size, progress=progress)
-        finally:
-            if cache is not None:
-                cache.close()
-        report.embedded_now += now
-        report.seconds["embed"] += time.perf_counter() - t0
-        arms.append((windows, vectors))
+    n_tokens, arms = embed_arms(encoders, texts, cache_path or default_cache_path(index_dir) if use_cache else None,
+                                report, batch_size=batch_size, progress=progress)
 
     t0 = time.perf_counter()
+    with indexfiles.writer(index_dir):  # one writer at a time; removes what a killed one left
+        _write_generation(index_dir, docs, texts, arms, encoders, n_tokens, index_type, report, t0)
+    report.published = True
+    return report
+
+
+def _write_generation(index_dir: Path, docs: list[tuple[ParsedDocument, str]], texts: list[str], arms: list[Arm],
+                      encoders: list[Encoder], n_tokens: list[int], index_type: str, report: BuildReport,
+                      t0: float) -> None:
+    import faiss
+
     gen = indexfiles.new_generation(index_dir)
     try:
         built_types = [resolve_index_type(index_type, len(vectors)) for _, vectors in arms]
@@ -274,5 +334,3 @@ def build_from_documents(
     except BaseException:
         indexfiles.discard(gen)
         raise
-    report.published = True
-    return report

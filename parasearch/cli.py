@@ -29,6 +29,8 @@ def _filters(args):
 def cmd_index(args) -> int:
     from indexer.build import build_index
 
+    if args.add:
+        return _update(lambda: _add(args))
     report = build_index(
         args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
         cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
@@ -36,6 +38,62 @@ def cmd_index(args) -> int:
     )
     print(report.summary(), file=sys.stderr)
     return 0 if report.published else 1
+
+
+def _add(args):
+    from indexer.update import add_paths
+
+    return add_paths(args.paths, args.index, backend=args.encoder, cache_path=args.cache,
+                     use_cache=not args.no_cache, batch_size=args.batch_size, progress=not args.quiet)
+
+
+def _update(run) -> int:
+    """Run an incremental update and print its summary; 0 when a generation was published."""
+    from indexer.update import UpdateError
+    from parasearch.indexfiles import IndexError_
+
+    try:
+        report = run()
+    except (UpdateError, IndexError_) as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary(), file=sys.stderr)
+    return 0 if report.published else 1
+
+
+def cmd_remove(args) -> int:
+    from indexer.update import update_index
+
+    return _update(lambda: update_index(args.index, remove=[(s, args.language) for s in args.symbols]))
+
+
+def cmd_rollback(args) -> int:
+    from parasearch.indexfiles import IndexError_, rollback
+
+    try:
+        name = rollback(args.index)
+    except IndexError_ as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    print(f"parasearch: {args.index} is back at {name}", file=sys.stderr)
+    return 0
+
+
+def cmd_generations(args) -> int:
+    from parasearch.indexfiles import generations
+
+    gens = generations(args.index)
+    if not gens:
+        print(f"parasearch: no index at {args.index}", file=sys.stderr)
+        return 2
+    for g in gens:
+        change = ""
+        if g.change:
+            change = "; ".join(f"{k} {', '.join(g.change[k])}" for k in ("added", "replaced", "removed")
+                               if g.change.get(k))
+        print(f"{'*' if g.current else ' '} {g.name}  {g.built_at}  {g.documents} documents, "
+              f"{g.paragraphs} paragraphs  {g.kind}{': ' + change if change else ''}")
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -133,7 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="embed everything again, use no cache")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--add", action="store_true",
+                   help="add these documents to the index (replacing any with the same symbol and language) "
+                        "instead of building it anew; only they are read and embedded")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("remove", help="remove documents from an index (a new generation, published atomically)")
+    p.add_argument("symbols", nargs="+", help="document symbols, e.g. 'A/RES/79/191'")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--language", help="remove only this language version (default: every version)")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("rollback", help="make the generation before the current one current again")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("generations", help="list an index's kept generations (* marks the current one)")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.set_defaults(func=cmd_generations)
 
     p = sub.add_parser("serve", help="serve an index over HTTP")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)

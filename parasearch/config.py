@@ -36,6 +36,19 @@ def model_list(spec: str | None = None) -> list[str]:
     return models
 
 
+def recorded_model(built: dict) -> str:
+    """How to load a model an index records (a manifest's ``models`` entry).
+
+    A model that comes with the project's packages (all-MiniLM-L6-v2, multilingual-e5-small) is loaded by its
+    name, from this installation: the path recorded by the machine that built the index may be another
+    installation's (another checkout's virtual environment). Any other model is loaded from its recorded path
+    when that exists here, else by its name.
+    """
+    if built["name"] in (MINILM_MODEL, E5_MODEL):
+        return built["name"]
+    return built["path"] if Path(built.get("path", "")).exists() else built["name"]
+
+
 def resolve_model(model: str | None) -> tuple[str, str]:
     """Return ``(name, path_or_hub_name)`` for a model given by name or path.
 

@@ -15,15 +15,30 @@ one in place. Each generation holds:
   when the index was built with several (``models`` in the manifest)
 * ``store.sqlite``   documents and paragraphs with all metadata
 * ``bm25/``          the bm25s index over paragraphs (row order = paragraph id)
+* ``terms.npz``      every paragraph's analysed BM25 terms (ids into ``vocab``, with offsets), so that an
+  incremental update (:mod:`indexer.update`) rebuilds BM25 without analysing the corpus again; indexes built
+  before it have none and are analysed again once
+
+Generations are kept: the current one and the ``keep`` newest before it
+(``PARASEARCH_KEEP_GENERATIONS``, default 3 in all), so ``parasearch rollback``
+can go back and a server still serving an older one keeps its files. A writer
+(a build, an update, a rollback) holds ``DIR/.lock`` (``flock``) from creating
+its generation until it is published; so any ``gen-*.tmp`` found while holding
+the lock was left by a writer that died (``kill -9``, power loss) and is removed.
+Key files and other state beside the generations (``keys.json``) are never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -32,6 +47,9 @@ MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 VEC2PARA = "vec2para.npy"
 STORE = "store.sqlite"
+TERMS = "terms.npz"
+LOCK = ".lock"
+KEEP_GENERATIONS = 3  # the current generation and the two before it, unless $PARASEARCH_KEEP_GENERATIONS
 
 
 def arm_files(arm: int) -> tuple[str, str]:
@@ -85,32 +103,157 @@ def current_generation(index_dir: Path) -> Path:
     return gen
 
 
+def current_name(index_dir: Path) -> str | None:
+    """The name of the current generation (what ``CURRENT`` says), None when there is no index."""
+    try:
+        return (Path(index_dir) / CURRENT).read_text().strip() or None
+    except OSError:
+        return None
+
+
 def read_manifest(index_dir: Path) -> dict:
     return json.loads((current_generation(index_dir) / MANIFEST).read_text())
 
 
+def keep_generations() -> int:
+    """How many published generations an index directory keeps, the current one included (at least 1)."""
+    try:
+        return max(1, int(os.environ.get("PARASEARCH_KEEP_GENERATIONS", KEEP_GENERATIONS)))
+    except ValueError:
+        return KEEP_GENERATIONS
+
+
+@contextlib.contextmanager
+def writer(index_dir: Path) -> Iterator[None]:
+    """Hold the index directory's writer lock: one build, update or rollback at a time, in any process.
+
+    A writer that dies releases the lock with its process; the ``gen-*.tmp`` it leaves is removed by the next
+    writer (:func:`clean_debris`), which can tell it is debris because no other writer can be running.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            clean_debris(index_dir)
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def clean_debris(index_dir: Path) -> list[str]:
+    """Remove what a writer that died left behind: ``gen-*.tmp`` directories and a stray ``CURRENT.tmp``.
+    Call only while holding :func:`writer`. Returns the names removed."""
+    removed = []
+    for tmp in Path(index_dir).glob("gen-*.tmp"):
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp.name)
+    stray = Path(index_dir) / (CURRENT + ".tmp")
+    if stray.exists():
+        stray.unlink(missing_ok=True)
+        removed.append(stray.name)
+    return removed
+
+
 def new_generation(index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    # Unique even for two builds in the same second in one process.
-    name = time.strftime("gen-%Y%m%dT%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    # Names sort in creation order (nanoseconds) and are unique even for two builds at once.
+    now = time.time_ns()
+    name = (time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}"
+            + f"-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     gen = index_dir / (name + ".tmp")
     gen.mkdir()
     return gen
 
 
-def publish(index_dir: Path, tmp_gen: Path) -> Path:
-    """Make the fully written ``tmp_gen`` current, atomically; drop older generations."""
-    final = tmp_gen.with_suffix("")
-    tmp_gen.rename(final)
+def _point_to(index_dir: Path, name: str) -> None:
     pointer_tmp = index_dir / (CURRENT + ".tmp")
-    pointer_tmp.write_text(final.name + "\n")
-    with open(pointer_tmp, "rb") as f:
+    with open(pointer_tmp, "w") as f:
+        f.write(name + "\n")
+        f.flush()
         os.fsync(f.fileno())
     os.replace(pointer_tmp, index_dir / CURRENT)
-    for old in index_dir.glob("gen-*"):
-        if old != final and old.is_dir() and not old.name.endswith(".tmp"):  # .tmp: a build in progress
-            shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the rename itself durable: fsync the directory
+        fd = os.open(index_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def published(index_dir: Path) -> list[Path]:
+    """The complete generations in ``index_dir``, oldest first (names sort in creation order)."""
+    gens = [g for g in Path(index_dir).glob("gen-*")
+            if g.is_dir() and not g.name.endswith(".tmp") and (g / MANIFEST).is_file()]
+    return sorted(gens, key=lambda g: g.name)
+
+
+def publish(index_dir: Path, tmp_gen: Path, keep: int | None = None) -> Path:
+    """Make the fully written ``tmp_gen`` current, atomically; keep the ``keep`` newest generations
+    (:func:`keep_generations` by default), the new one included, and drop older ones."""
+    final = tmp_gen.with_suffix("")
+    tmp_gen.rename(final)
+    _point_to(index_dir, final.name)
+    prune(index_dir, keep)
     return final
+
+
+def prune(index_dir: Path, keep: int | None = None) -> list[str]:
+    """Drop all but the ``keep`` newest generations and the current one. Returns the names dropped."""
+    keep = keep_generations() if keep is None else max(1, keep)
+    current = current_name(index_dir)
+    gens = published(index_dir)
+    dropped = []
+    for old in gens[:-keep] if len(gens) > keep else []:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+            dropped.append(old.name)
+    return dropped
+
+
+@dataclass
+class GenerationInfo:
+    name: str
+    current: bool
+    built_at: str | None
+    documents: int | None
+    paragraphs: int | None
+    kind: str  # "build" (a full build) or "update" (an incremental update, see indexer.update)
+    change: dict | None  # for an update: what it added and removed
+
+
+def generations(index_dir: Path) -> list[GenerationInfo]:
+    """The kept generations, oldest first, with what each holds."""
+    current = current_name(index_dir)
+    out = []
+    for gen in published(index_dir):
+        try:
+            m = json.loads((gen / MANIFEST).read_text())
+        except (OSError, ValueError):
+            m = {}
+        counts = m.get("counts", {})
+        update = m.get("update")
+        out.append(GenerationInfo(name=gen.name, current=gen.name == current, built_at=m.get("built_at"),
+                                  documents=counts.get("documents"), paragraphs=counts.get("paragraphs"),
+                                  kind="update" if update else "build", change=update))
+    return out
+
+
+def rollback(index_dir: Path) -> str:
+    """Make the generation published before the current one current again; returns its name.
+
+    The generation rolled back from stays on disk until pruned (a later publish drops the oldest)."""
+    index_dir = Path(index_dir)
+    with writer(index_dir):
+        current = current_name(index_dir)
+        names = [g.name for g in published(index_dir)]
+        if current not in names:
+            raise IndexError_(f"no index at {index_dir} to roll back")
+        pos = names.index(current)
+        if pos == 0:
+            raise IndexError_(f"{index_dir} keeps no generation older than {current} to roll back to")
+        _point_to(index_dir, names[pos - 1])
+        return names[pos - 1]
 
 
 def discard(tmp_gen: Path) -> None:

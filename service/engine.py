@@ -6,23 +6,12 @@ import os
 from pathlib import Path
 
 from indexer.embed import load_encoder
-from parasearch.config import E5_MODEL, MINILM_MODEL, model_list
+from parasearch.config import model_list, recorded_model
 from service.index import LoadedIndex
 from service.rerank import Reranker, default_reranker
 from service.search import SearchEngine
 
-
-def built_model(built: dict) -> str:
-    """How to load a model an index records.
-
-    A model that comes with the project's packages (all-MiniLM-L6-v2, multilingual-e5-small) is loaded by its
-    name, from this installation: the path recorded by the machine that built the index may be another
-    installation's (another checkout's virtual environment). Any other model is loaded from its recorded path
-    when that exists here, else by its name.
-    """
-    if built["name"] in (MINILM_MODEL, E5_MODEL):
-        return built["name"]
-    return built["path"] if Path(built.get("path", "")).exists() else built["name"]
+built_model = recorded_model  # how to load a model an index records (parasearch.config.recorded_model)
 
 
 _DEFAULT = object()

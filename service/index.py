@@ -69,6 +69,15 @@ class LoadedIndex:
             vec_file, map_file = indexfiles.arm_files(arm)
             self.arms.append((faiss.read_index(str(self.generation / vec_file)), np.load(self.generation / map_file)))
         self.faiss, self.vec2para = self.arms[0]
+        # Vectors of paragraphs removed by an incremental update (indexer.update) stay in an HNSW arm as
+        # tombstones, mapped to paragraph -1: per arm, which vectors are live (None: all), and as a FAISS bitmap.
+        self.arm_live: list[np.ndarray | None] = []
+        self.arm_live_bits: list[np.ndarray | None] = []
+        for _, v2p in self.arms:
+            dead = v2p < 0
+            live = ~dead if dead.any() else None
+            self.arm_live.append(live)
+            self.arm_live_bits.append(None if live is None else np.packbits(live, bitorder="little"))
         self.bm25 = bm25s.BM25.load(str(self.generation / indexfiles.BM25_DIR), mmap=False)
         self._db = sqlite3.connect(
             f"file:{self.generation / indexfiles.STORE}?mode=ro", uri=True, check_same_thread=False
