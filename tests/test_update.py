@@ -172,3 +172,23 @@ def test_vectors_match_after_compaction(tmp_path, encoder):
         assert fa.ntotal == fb.ntotal and np.array_equal(ma, mb)
         np.testing.assert_allclose(fa.reconstruct_n(0, fa.ntotal), fb.reconstruct_n(0, fb.ntotal), atol=1e-6)
     assert os.listdir(a) and all(not n.endswith(".tmp") for n in os.listdir(a))
+
+
+def test_bm25_matrix_equals_bm25s():
+    """The vectorised BM25 matrix is bm25s's own (its default BM25 variant), on real paragraphs and an empty one."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    from indexer.build import BM25_PARAMS, bm25_matrix, encode_terms
+    from parasearch.analysis import terms
+
+    texts = [t for t in (SAMPLE / "CTOC_COP_WG.2_2013_5.md").read_text().split("\n\n") if t.strip()]
+    ids, offsets, vocab = encode_terms([terms(t, "en") for t in texts] + [[]] + [terms(texts[3], "en")])
+    docs = [a.tolist() for a in np.split(ids, offsets[1:-1])]
+    ref = bm25s.BM25(**BM25_PARAMS)
+    ref.index(Tokenized(ids=docs, vocab={w: i for i, w in enumerate(vocab)}), show_progress=False)
+    ours = bm25_matrix(ids, offsets, len(vocab), **BM25_PARAMS)
+    assert ours["num_docs"] == ref.scores["num_docs"]
+    np.testing.assert_array_equal(ours["indptr"], ref.scores["indptr"])
+    np.testing.assert_array_equal(ours["indices"], ref.scores["indices"])
+    np.testing.assert_allclose(ours["data"], ref.scores["data"], rtol=1e-6)
