@@ -27,3 +27,19 @@ INDEX_PARAGRAPHS = Gauge("parasearch_index_paragraphs", "Paragraphs in the index
                          registry=REGISTRY)
 INDEX_GENERATION_BUILT = Gauge("parasearch_index_built_timestamp_seconds",
                                "Build time (Unix seconds) of the index generation being served", registry=REGISTRY)
+SEARCH_SECONDS = Histogram("parasearch_search_seconds",
+                           "Search time inside the engine (the search's took_ms), by mode: GET /search",
+                           ["mode"], buckets=LATENCY_BUCKETS, registry=REGISTRY)
+ANSWER_SECONDS = Histogram("parasearch_answer_seconds",
+                           "Answer time inside the service (the answer's took_ms: retrieval and writing), by method "
+                           "(extractive, llm, extractive_fallback when the language model failed)",
+                           ["method"], buckets=LATENCY_BUCKETS, registry=REGISTRY)
+QUERY_EMBED_SECONDS = Histogram("parasearch_query_embedding_seconds",
+                                "Time to encode one query (a query-cache miss), by model", ["model"],
+                                buckets=LATENCY_BUCKETS, registry=REGISTRY)
+QUERY_CACHE_HITS = Counter("parasearch_query_cache_hits_total",
+                           "Query vectors found in the engine's query-embedding cache, by model", ["model"],
+                           registry=REGISTRY)
+QUERY_CACHE_MISSES = Counter("parasearch_query_cache_misses_total",
+                             "Query vectors not in the engine's query-embedding cache (encoded), by model", ["model"],
+                             registry=REGISTRY)

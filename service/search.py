@@ -8,6 +8,7 @@ come back whenever ``k`` paragraphs match.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from parasearch.types import LANGUAGE_NAMES, UN_LANGUAGES, normalize_symbol
 from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
 from service.language import SCRIPT_LANGUAGE_NAMES, QueryLanguage, unindexed_script
+from service.metrics import QUERY_CACHE_HITS, QUERY_CACHE_MISSES, QUERY_EMBED_SECONDS
 from service.references import Reference, parse_reference
 from service.rerank import RERANK_DEPTH, Pool, Reranker, candidate_features
 from service.snippets import highlight, query_terms
@@ -45,7 +47,55 @@ RERANK_MAX_WORDS = 24
 # as a feature). Cross-validated dev nDCG@10 (python -m eval.train_ranker --fused-weight W): 0.738 at 0, 0.735 at
 # 0.5, 0.724 at 1.0.
 RERANK_FUSED_WEIGHT = 0.0
-QUERY_CACHE_SIZE = 1024
+QUERY_CACHE_SIZE = 1024  # query vectors kept per dense arm (least recently used dropped first)
+
+
+class QueryCache:
+    """One dense arm's query vectors, least recently used dropped past ``QUERY_CACHE_SIZE``. Request threads share
+    it: every read and change of the dict holds the lock (a ``move_to_end`` racing another thread's eviction was a
+    ``KeyError``), and the lock is never held while a query is encoded. Hits and misses are counted by model."""
+
+    def __init__(self, model: str) -> None:
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = QUERY_CACHE_HITS.labels(model)
+        self.misses = QUERY_CACHE_MISSES.labels(model)
+        self.encode_seconds = QUERY_EMBED_SECONDS.labels(model)
+
+    def get(self, query: str) -> np.ndarray | None:
+        with self._lock:
+            vec = self._vectors.get(query)
+            if vec is not None:
+                self._vectors.move_to_end(query)
+        (self.misses if vec is None else self.hits).inc()
+        return vec
+
+    def missing(self, queries: list[str]) -> list[str]:
+        """The distinct queries not cached, in order (each counted as a hit or a miss)."""
+        wanted = list(dict.fromkeys(queries))
+        with self._lock:
+            todo = [q for q in wanted if q not in self._vectors]
+        self.hits.inc(len(wanted) - len(todo))
+        self.misses.inc(len(todo))
+        return todo
+
+    def put(self, query: str, vec: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[query] = vec
+            self._vectors.move_to_end(query)
+            while len(self._vectors) > QUERY_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def queries(self) -> set[str]:
+        with self._lock:
+            return set(self._vectors)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 # Hybrid search adds to each paragraph's fused (z-normalised) score what the query says about the documents it
 # wants (SearchEngine._metadata_prior). Chosen on the development questions over the full English corpus plus the
 # Security Council resolutions in French and Spanish (hybrid nDCG@10; see docs/evaluation.md):
@@ -196,7 +246,7 @@ class SearchEngine:
         # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10 by 0.024.
         self.meta_docs = index.doc_n_paragraphs > 1
         self._meta_bm25 = _metadata_bm25(index)
-        self._qcaches: list[OrderedDict[str, np.ndarray]] = [OrderedDict() for _ in encoders]
+        self._qcaches = [QueryCache(built["name"]) for built in index.models]  # one per arm, thread-safe
 
     # -- building blocks ------------------------------------------------------------------------
     def embed_query(self, query: str, arm: int = 0) -> np.ndarray:
@@ -204,10 +254,10 @@ class SearchEngine:
         cache = self._qcaches[arm]
         vec = cache.get(query)
         if vec is None:
-            vec = self.encoders[arm].encode_queries([query], batch_size=1)[0]
-            self._remember(cache, query, vec)
-        else:
-            cache.move_to_end(query)
+            t0 = time.perf_counter()
+            vec = self.encoders[arm].encode_queries([query], batch_size=1)[0]  # outside the cache's lock
+            cache.encode_seconds.observe(time.perf_counter() - t0)
+            cache.put(query, vec)
         return vec
 
     def embed_queries(self, queries: list[str], *, batch_size: int = 64) -> None:
@@ -215,10 +265,10 @@ class SearchEngine:
         :meth:`embed_query` does one by one; the vectors stay in the query caches, so searching the queries next
         costs no encoding. For evaluations of many queries: keep a batch under ``QUERY_CACHE_SIZE``."""
         for enc, cache in zip(self.encoders, self._qcaches, strict=True):
-            todo = list(dict.fromkeys(q for q in queries if q not in cache))
+            todo = cache.missing(queries)
             if todo:
                 for q, vec in zip(todo, enc.encode_queries(todo, batch_size=batch_size), strict=True):
-                    self._remember(cache, q, vec)
+                    cache.put(q, vec)
 
     def answer_arm(self, lang: str | None) -> int:
         """The arm whose model scores answer sentences for a question in ``lang``: a model trained on that language
@@ -227,6 +277,12 @@ class SearchEngine:
         arms = self.dense_arms(lang)
         return next((a for a in arms if self._arm_languages[a]), arms[0])
 
+    def share_query_caches(self, other: SearchEngine) -> None:
+        """Use ``other``'s query-vector caches (an engine over a newer generation with the same encoders: a query's
+        vector does not depend on the index)."""
+        if [id(e) for e in self.encoders] == [id(e) for e in other.encoders]:
+            self._qcaches = other._qcaches
+
     def clear_query_cache(self) -> None:
         """Forget every cached query vector (benchmarks time the encoding this way)."""
         for cache in self._qcaches:
@@ -234,13 +290,7 @@ class SearchEngine:
 
     def cached_queries(self) -> set[str]:
         """The queries whose vectors every arm has cached."""
-        return set.intersection(*(set(c) for c in self._qcaches))
-
-    @staticmethod
-    def _remember(cache: OrderedDict, query: str, vec: np.ndarray) -> None:
-        cache[query] = vec
-        if len(cache) > QUERY_CACHE_SIZE:
-            cache.popitem(last=False)
+        return set.intersection(*(c.queries() for c in self._qcaches))
 
     def dense_arms(self, lang: str | None) -> list[int]:
         """The dense arms that serve a query in ``lang`` (None: unknown): every arm whose model is multilingual,
@@ -297,8 +347,13 @@ class SearchEngine:
         # Long paragraphs have several windows: over-fetch so that n distinct paragraphs remain.
         kv = min(n_vec, max(n + 16, int(n * 1.5)))
         params = None
-        if para_mask is not None:
-            bits = np.packbits(para_mask[vec2para], bitorder="little")
+        live = self.index.arm_live[arm]  # None unless an update left tombstoned vectors (mapped to -1)
+        if para_mask is not None or live is not None:
+            if para_mask is None:
+                bits = self.index.arm_live_bits[arm]
+            else:
+                keep = para_mask[np.maximum(vec2para, 0)]
+                bits = np.packbits(keep if live is None else keep & live, bitorder="little")
             sel = faiss.IDSelectorBitmap(n_vec, faiss.swig_ptr(bits))
             params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, kv))
                       if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
