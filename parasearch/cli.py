@@ -97,20 +97,33 @@ def cmd_generations(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import logging
+    import logging.config
+
     import uvicorn
 
     from service.app import create_app
     from service.engine import load_engine
     from service.index import IndexError_
+    from service.observability import log_config
     from service.search import EngineError
 
+    try:  # one format for every line (PARASEARCH_LOG_FORMAT=json: one JSON object per line)
+        config = log_config(args.log_level)
+    except ValueError as exc:
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
+    logging.config.dictConfig(config)
+    log = logging.getLogger("parasearch")
     try:  # load before serving, so a missing or incompatible index is a message, not a traceback
         engine = load_engine(args.index, model=args.model)
     except (IndexError_, EngineError) as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 2
-    print(f"parasearch: serving {args.index} at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(engine=engine), host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    log.info("serving %s at http://%s:%s/", args.index, args.host, args.port)
+    app = create_app(engine=engine, follow=True)  # follows the index: new generations are switched to
+    # uvicorn's access log prints each query string (the query text): the service writes its own access line
+    uvicorn.run(app, host=args.host, port=args.port, log_config=config, access_log=False, workers=1)
     return 0
 
 

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from service.answer import Answer, AnswerCitation, answer_question, stream_answer
+from service.auth import search_access
 from service.confidence import Calibration, calibration_of
-from service.deps import Engine, to_response, version_links
+from service.deps import GENERATION_HEADER, Engine, to_response, version_links
 from service.lists import ListItem
 from service.llm import LLMClient, LLMConfig
 from service.models import (
@@ -27,10 +28,11 @@ from service.models import (
     ListItemOut,
     SearchResult,
 )
+from service.observability import record_answer
 from service.search import Filters, SearchOutcome
 from service.web import document_url, root_path
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(tags=["answers"], dependencies=[Depends(search_access)])  # service/auth.py
 
 STREAM_DESCRIPTION = """The same answer as `POST /answer`, as server-sent events:
 
@@ -111,6 +113,7 @@ def to_answer_response(ans: Answer, root: str = "", calibration: Calibration | N
                          "language version of a paragraph when it is indexed: the same citation in any language.")
 def answer(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> AnswerResponse:
     ans = answer_question(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
+    record_answer(ans)  # /metrics: answer latency
     return to_answer_response(ans, root_path(request), calibration_of(engine))
 
 
@@ -122,6 +125,7 @@ def _encode(event: str, data: Any, root: str = "", calibration: Calibration | No
     if event == "passages":
         return _sse(event, [p.model_dump() for p in _passages(data, root, calibration)])
     if event == "done":
+        record_answer(data)  # /metrics: answer latency
         return _sse(event, to_answer_response(data, root, calibration).model_dump())
     if event == "citation":
         c = AnswerCitation(symbol=data["symbol"], para=data["para"], citation=data["citation"],
@@ -146,4 +150,5 @@ def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request
             yield _encode(*event, root, calibration)
 
     return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                                      GENERATION_HEADER: engine.index.generation.name})

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from parasearch.config import DEFAULT_INDEX
+from service.admin import router as admin_router
 from service.answer_routes import router as answer_router
+from service.auth import search_access
 from service.confidence import calibration_of
 from service.deps import Engine, search_filters, to_response, version_links
 from service.engine import load_engine
+from service.guards import RequestGuards
 from service.index import IndexError_
+from service.live import EngineHolder
+from service.metrics import REGISTRY
 from service.models import (
     DocumentList,
     DocumentOut,
@@ -25,11 +35,20 @@ from service.models import (
     ParagraphOut,
     SearchResponse,
 )
+from service.observability import (
+    REQUEST_ID_HEADER,
+    Observability,
+    current_request_id,
+    record_index,
+    record_search,
+    safe_text,
+)
 from service.search import MODES, EngineError, Filters, SearchEngine
 from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web, root_path
 
 log = logging.getLogger("parasearch")
 MAX_QUERY_CHARS = 1000
+MAX_DETAIL_CHARS = 240  # an error's reason, with any input it quotes, is cut here
 
 SYMBOL_HELP = (
     "Document symbols contain slashes and spaces (`S/RES/2672 (2023)`). Put the symbol in the path as it is, "
@@ -49,8 +68,13 @@ Every result is one paragraph, cited by document symbol and the paragraph number
 """
 
 
-def create_app(index_dir: Path | None = None, *, model: str | None = None, engine: SearchEngine | None = None
-               ) -> FastAPI:
+def create_app(index_dir: Path | None = None, *, model: str | None = None, engine: SearchEngine | None = None,
+               follow: bool | None = None) -> FastAPI:
+    """The app over the index at ``index_dir`` (loaded in the lifespan) or over ``engine``.
+
+    ``follow``: switch to each newly published generation of the index (:mod:`service.live`: a watcher,
+    ``SIGHUP``, ``POST /admin/reload``, the admin API's updates); by default only when the app loads the index
+    itself (``parasearch serve`` asks for it too), not for an engine it is given (tests share theirs)."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if engine is not None:
@@ -58,29 +82,58 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
         else:
             directory = index_dir or DEFAULT_INDEX  # $PARASEARCH_INDEX, else .index/default
             app.state.engine = load_engine(directory, model=model)
-        yield
+        app.state.index_dir = app.state.engine.index.dir  # API keys live beside its generations
+        record_index(app.state.engine)  # the index gauges of /metrics
+        holder = None
+        if follow if follow is not None else engine is None:
+            holder = app.state.holder = EngineHolder(app.state.engine, model=model)
+            holder.on_switch += [lambda new: setattr(app.state, "engine", new), record_index]
+            holder.watch()
+            _reload_on_sighup(holder)
+        try:
+            yield
+        finally:
+            if holder is not None:
+                holder.stop()
 
     app = FastAPI(title="parasearch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+                  responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+                  docs_url=None, redoc_url=None)  # /docs from local files under the CSP: service/web.py
 
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        return JSONResponse(status_code=400, content={"detail": safe_text(str(exc), MAX_DETAIL_CHARS)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each error's input: a 1 MB question came back whole, and one with a lone
+        # surrogate could not be encoded at all (a 500). Where, what and which kind of error; never the input.
+        return JSONResponse(status_code=422, content={"detail": [
+            {"loc": [x if isinstance(x, int) else safe_text(str(x), 100) for x in e.get("loc", ())],
+             "msg": safe_text(str(e.get("msg", "")), MAX_DETAIL_CHARS), "type": str(e.get("type", ""))}
+            for e in exc.errors()[:20]
+        ]})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # no stack traces to clients
         log.exception("unexpected error")
-        return JSONResponse(status_code=500, content={"detail": "internal error"})
+        rid = current_request_id()  # this runs outside Observability: the header is set here
+        return JSONResponse(status_code=500, content={"detail": "internal error"},
+                            headers={REQUEST_ID_HEADER: rid} if rid else None)
 
     register_routes(app)
+    app.add_middleware(RequestGuards)  # body size limit, UTF-8 URLs: inside CORS and the security headers
     install_web(app)  # search page, document view, widget, security headers, CORS
+    app.add_middleware(Observability, routes=app.router.routes)  # outermost: request id, access log, metrics
     return app
 
 
 def register_routes(app: FastAPI) -> None:
     app.include_router(answer_router)  # POST /answer, POST /answer/stream
+    app.include_router(admin_router)  # /admin/...: live document updates, generations, reload (admin keys)
+    read = [Depends(search_access)]  # an API key when PARASEARCH_SEARCH_REQUIRES_KEY is set (service/auth.py)
 
-    @app.get("/search", response_model=SearchResponse, tags=["search"],
+    @app.get("/search", response_model=SearchResponse, tags=["search"], dependencies=read,
              summary="Ranked paragraphs for a question, each with its citation",
              description="Each result is one citation (symbol and paragraph) in one language version: `language` "
                          "says which, `url` opens that version at the paragraph "
@@ -105,10 +158,12 @@ def register_routes(app: FastAPI) -> None:
     ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(400, "the query is empty")
-        return to_response(engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse),
-                           root=root_path(request), calibration=calibration_of(engine))
+        outcome = engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse)
+        record_search(outcome)
+        return to_response(outcome, root=root_path(request), calibration=calibration_of(engine))
 
-    @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents")
+    @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents",
+             dependencies=read)
     def documents(
         engine: Engine,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -118,6 +173,7 @@ def register_routes(app: FastAPI) -> None:
         return DocumentList(total=len(docs), documents=[DocumentSummary(**d) for d in docs[offset:offset + limit]])
 
     @app.get("/documents/{symbol:path}/paragraphs/{para}", response_model=ParagraphOut, tags=["documents"],
+             dependencies=read,
              summary="One paragraph by document symbol and paragraph locator", description=SYMBOL_HELP)
     def paragraph(engine: Engine, symbol: str, para: str,
                   language: Annotated[str | None, Query(description=LANGUAGE_HELP)] = None
@@ -125,11 +181,11 @@ def register_routes(app: FastAPI) -> None:
         doc_id = _doc_id(engine, symbol, language)
         row = engine.index.paragraph(doc_id, para)
         if row is None:
-            raise HTTPException(404, f"{engine.index.doc_symbol[doc_id]} has no paragraph {para!r}")
+            raise HTTPException(404, f"{engine.index.doc_symbol[doc_id]} has no paragraph {_excerpt(para)}")
         return ParagraphOut(symbol=row.symbol, para=row.para, citation=row.citation, kind=row.kind,
                             section=row.section, text=row.text, n_tokens=row.n_tokens)
 
-    @app.get("/documents/{symbol:path}", response_model=DocumentOut, tags=["documents"],
+    @app.get("/documents/{symbol:path}", response_model=DocumentOut, tags=["documents"], dependencies=read,
              summary="A document's metadata and its paragraphs in order",
              description=SYMBOL_HELP + DOCUMENT_HTML_NOTE, responses=DOCUMENT_HTML_RESPONSE)
     def document(engine: Engine, symbol: str, request: Request, response: Response,
@@ -145,13 +201,36 @@ def register_routes(app: FastAPI) -> None:
         versions = version_links(meta["symbol"], others, root=root_path(request))
         return document_response(request, response, DocumentOut(**meta, versions=versions, paragraphs=paras))
 
+    @app.get("/metrics", tags=["service"], summary="Metrics in Prometheus text format",
+             response_class=PlainTextResponse,
+             description="Requests and latency by route template and status, search and answer latency, "
+                         "query-embedding cache hits and misses, rate-limit refusals, and the index served "
+                         "(documents, paragraphs, build time). Names and meanings: `service/metrics.py`.",
+             responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+                              "description": "Prometheus text exposition format"}})
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/health", response_model=Health, tags=["service"], summary="Liveness and what is loaded")
     def health(engine: Engine) -> Health:
         m = engine.index.manifest
         return Health(status="ok", documents=m["counts"]["documents"], paragraphs=m["counts"]["paragraphs"],
                       vectors=m["counts"]["vectors"], model=m["model"]["name"],
                       models=[x["name"] for x in engine.index.models], index_type=m["index_type"],
-                      built_at=m["built_at"])
+                      built_at=m["built_at"], generation=engine.index.generation.name)
+
+
+def _reload_on_sighup(holder: EngineHolder) -> None:
+    """``kill -HUP`` the server to load a newly published generation (only where the loop owns signals: the main
+    thread of ``parasearch serve``)."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, holder.reload))
+
+
+def _excerpt(value: str) -> str:
+    """A client's value quoted in an error: at most 80 characters of it, safely encoded."""
+    return repr(safe_text(value, 80))
 
 
 def _doc_id(engine: SearchEngine, symbol: str, language: str | None) -> int:
@@ -159,12 +238,12 @@ def _doc_id(engine: SearchEngine, symbol: str, language: str | None) -> int:
 
     versions = engine.index.symbol_versions.get(normalize_symbol(symbol))
     if not versions:
-        raise HTTPException(404, f"no document with symbol {symbol!r} in the index")
+        raise HTTPException(404, f"no document with symbol {_excerpt(symbol)} in the index")
     if language:
         doc_id = versions.get(language.strip().lower())
         if doc_id is None:
             symbol = engine.index.doc_symbol[next(iter(versions.values()))]
-            raise HTTPException(404, f"{symbol} is not in the index in language {language!r}; it is in: "
+            raise HTTPException(404, f"{symbol} is not in the index in language {_excerpt(language)}; it is in: "
                                      f"{', '.join(versions)}")
         return doc_id
     return versions["en"] if "en" in versions else next(iter(versions.values()))

@@ -198,6 +198,11 @@ class LoadedIndex:
         out[counts > 0] = best[counts > 0]
         return out
 
+    def close(self) -> None:
+        """Close the paragraph store (the server calls this once no request uses this generation)."""
+        with self._lock:
+            self._db.close()
+
     @property
     def n_paragraphs(self) -> int:
         return len(self.para_doc)

@@ -157,6 +157,8 @@ class Health(BaseModel):
                                           "BM25 at query time")
     index_type: str
     built_at: str
+    generation: str | None = Field(default=None, description="The index generation being served (a new one is "
+                                                              "switched to once published)")
 
 
 class ErrorOut(BaseModel):

@@ -1,4 +1,4 @@
-"""The web front end: the search page, the document view, the embeddable widget, OpenSearch.
+"""The web front end: the search page, the document view, the embeddable widget, OpenSearch, the API pages.
 
 Everything is plain HTML, CSS and JavaScript from ``service/static/``, served by the app itself (no
 framework, no CDN), read once and kept in memory with a gzip copy and an ETag. Pages reference their
@@ -65,7 +65,7 @@ CSP = "; ".join([
 ])
 
 # Static files served under /static/ (nothing else in the folder is reachable: templates stay private).
-PUBLIC_ASSETS = ("app.js", "document.js", "style.css", "favicon.svg")
+PUBLIC_ASSETS = ("app.js", "document.js", "style.css", "favicon.svg", "docs.js")
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -112,6 +112,32 @@ def _read(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
+class ApiDocAssets:
+    """Swagger UI, from the files the package ``fastapi-offline`` bundles (read and compressed on the first
+    request for them: 1.7 MB that most servers never send). ReDoc is not offered: it loads its logo from a CDN,
+    and its styles and search worker need ``'unsafe-inline'`` and ``blob:`` in the CSP."""
+
+    NAMES = ("swagger-ui-bundle.js", "swagger-ui.css")
+
+    def __init__(self) -> None:
+        self._assets: dict[str, Asset] = {}
+
+    def get(self, name: str) -> Asset | None:
+        if name not in self.NAMES:
+            return None
+        if name not in self._assets:
+            import fastapi_offline
+
+            body = (Path(fastapi_offline.__file__).parent / "static" / name).read_bytes()
+            self._assets[name] = _asset(body, MEDIA_TYPES[Path(name).suffix])
+        return self._assets[name]
+
+    def url(self, name: str) -> str:
+        asset = self.get(name)
+        assert asset is not None
+        return f"static/api/{name}?v={asset.version}"
+
+
 class Assets:
     """The front end's files, read once: public assets by name, pages rendered with asset versions."""
 
@@ -123,6 +149,19 @@ class Assets:
         self.opensearch_template = Template(_read("opensearch.xml"))
         self._index_text = self._versioned(_read("index.html"))
         self._index: dict[str, Asset] = {}
+        self.api_docs = ApiDocAssets()
+        self._api_page: Asset | None = None
+
+    def api_page(self) -> Asset:
+        """``/docs``: Swagger UI over ``openapi.json``, every script and style a file of the service's own."""
+        if self._api_page is None:
+            docs = self.api_docs
+            head = f'<link rel="stylesheet" href="{docs.url("swagger-ui.css")}">'
+            body = (f'<div id="swagger-ui"></div>\n<script src="{docs.url("swagger-ui-bundle.js")}"></script>\n'
+                    f'<script src="{self.url("docs.js")}"></script>')
+            page = Template(_read("api-docs.html")).substitute(favicon=self.url("favicon.svg"), head=head, body=body)
+            self._api_page = _asset(page.encode(), MEDIA_TYPES[".html"])
+        return self._api_page
 
     def index(self, app: FastAPI) -> Asset:
         """The search page, telling its script which optional endpoints this app has (``POST /answer``)."""
@@ -335,8 +374,8 @@ def document_response(request: Request, response: Response, doc: DocumentOut) ->
 # -- middleware ------------------------------------------------------------------------------------
 
 class SecurityHeaders:
-    """``nosniff`` on every response; the CSP on HTML responses, except the OpenAPI pages (``exempt``),
-    whose Swagger UI and ReDoc load from a CDN with inline script."""
+    """``nosniff`` on every response; the CSP on HTML responses, except any paths in ``exempt`` (none by
+    default: the API page ``/docs`` is served from local files under the same CSP)."""
 
     def __init__(self, app: ASGIApp, exempt: Iterable[str] = ()) -> None:
         self.app = app
@@ -389,15 +428,48 @@ def static_asset(request: Request, name: str, v: str | None = None) -> Response:
     return _send(request, asset, IMMUTABLE if v == asset.version else REVALIDATE)
 
 
+@router.get("/static/api/{name}")
+def api_doc_asset(request: Request, name: str, v: str | None = None) -> Response:
+    asset = _assets(request).api_docs.get(name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return _send(request, asset, IMMUTABLE if v == asset.version else REVALIDATE)
+
+
+@router.get("/docs")
+def api_docs(request: Request) -> Response:
+    """Swagger UI over this service's OpenAPI document, served offline under the site's CSP."""
+    return _send(request, _assets(request).api_page(), REVALIDATE)
+
+
 @router.get("/widget.js")
 def widget(request: Request) -> Response:
     # Host pages load it by a fixed URL: let them cache it a short while, then revalidate by ETag.
     return _send(request, _assets(request).widget, "public, max-age=300")
 
 
+PUBLIC_URL_ENV = "PARASEARCH_PUBLIC_URL"
+
+
+def public_base(request: Request) -> str:
+    """The service's address as its users reach it, without a trailing slash: ``PARASEARCH_PUBLIC_URL``
+    (``https://search.example.org/parasearch``, for a service behind a proxy), else the address the server
+    listens on, with the ASGI ``root_path``. Never the request's ``Host`` or ``X-Forwarded-Host`` header: a
+    description cached by a browser or a proxy must not send searches to whatever host a client named."""
+    public = os.environ.get(PUBLIC_URL_ENV, "").strip().rstrip("/")
+    if public:
+        return public
+    host, port = request.scope.get("server") or ("127.0.0.1", None)
+    scheme = request.scope.get("scheme", "http")
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{request.scope.get('root_path', '').rstrip('/')}"
+
+
 @router.get("/opensearch.xml")
 def opensearch(request: Request) -> Response:
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     assets = _assets(request)
     body = assets.opensearch_template.substitute(
         image=html.escape(f"{base}/{assets.url('favicon.svg')}"),
@@ -405,7 +477,7 @@ def opensearch(request: Request) -> Response:
         self_template=quoteattr(base + "/opensearch.xml"),
         search_form=html.escape(base + "/"),
     )
-    return Response(body, media_type=MEDIA_TYPES[".xml"], headers={"Cache-Control": "public, max-age=3600"})
+    return Response(body, media_type=MEDIA_TYPES[".xml"], headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/ui/facets")

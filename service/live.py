@@ -1,0 +1,188 @@
+"""The server follows its index: a newly published generation is loaded beside the one being served and switched
+to between requests.
+
+:class:`EngineHolder` holds the engine being served. Each request leases the engine once (the ``Engine``
+dependency in :mod:`service.deps`) and uses only it, so no request sees two generations; a switch only changes
+which engine the *next* lease gets. The engine switched from is closed when its last lease ends. What starts a
+reload: a watcher thread that sees ``DIR/CURRENT`` name another generation (every ``PARASEARCH_RELOAD_SECONDS``,
+default 2; 0 turns it off), ``POST /admin/reload``, ``SIGHUP``, and the admin API's own updates. Loading reuses
+the query encoders (and their query-vector caches) when the new generation was built with the same models; a
+generation that cannot be loaded is logged and the old one goes on serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.embed import describe
+from parasearch import indexfiles
+from service.index import LoadedIndex
+from service.search import SearchEngine
+
+log = logging.getLogger("parasearch")
+
+RELOAD_SECONDS = 2.0
+
+
+def reload_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("PARASEARCH_RELOAD_SECONDS", RELOAD_SECONDS)))
+    except ValueError:
+        return RELOAD_SECONDS
+
+
+@dataclass
+class ReloadResult:
+    generation: str
+    switched: bool
+    error: str | None = None
+
+
+def _same_models(engine: SearchEngine, index: LoadedIndex) -> bool:
+    ours = [describe(e)["identity"] for e in engine.encoders]
+    return ours == [m.get("identity") for m in index.models]
+
+
+class EngineHolder:
+    """The engine being served, switched atomically to a newly published generation of the same index."""
+
+    def __init__(self, engine: SearchEngine, *, model: str | None = None) -> None:
+        self._engine = engine
+        self._model = model
+        self._lock = threading.Lock()  # guards _engine, _leases, _retired
+        self._reload_lock = threading.Lock()  # one load at a time
+        self._leases: dict[int, int] = {}
+        self._retired: dict[int, SearchEngine] = {}
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.switches = 0
+        self.on_switch: list = []  # callables(engine), e.g. the index gauges of /metrics
+
+    @property
+    def index_dir(self) -> Path:
+        return self._engine.index.dir
+
+    @property
+    def engine(self) -> SearchEngine:
+        return self._engine
+
+    @property
+    def generation(self) -> str:
+        return self._engine.index.generation.name
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[SearchEngine]:
+        """The current engine, held until the block ends: it is not closed while leased, even after a switch."""
+        with self._lock:
+            engine = self._engine
+            self._leases[id(engine)] = self._leases.get(id(engine), 0) + 1
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                left = self._leases[id(engine)] - 1
+                if left:
+                    self._leases[id(engine)] = left
+                else:
+                    del self._leases[id(engine)]
+                retired = self._retired.pop(id(engine), None) if not left else None
+            if retired is not None:
+                _close(retired)
+
+    def leased(self) -> int:
+        """Requests holding an engine now (any generation)."""
+        with self._lock:
+            return sum(self._leases.values())
+
+    def retired(self) -> int:
+        """Engines switched from that still serve requests begun before the switch."""
+        with self._lock:
+            return len(self._retired)
+
+    def reload(self) -> ReloadResult:
+        """Load the generation ``CURRENT`` names, if it is not the one being served, and switch to it."""
+        with self._reload_lock:
+            name = indexfiles.current_name(self.index_dir)
+            if name is None or name == self.generation:
+                return ReloadResult(self.generation, False)
+            try:
+                new = self._load()
+            except Exception as exc:  # a broken generation must not take the service down
+                log.error("could not load generation %s of %s (%s: %s); still serving %s", name, self.index_dir,
+                          type(exc).__name__, exc, self.generation)
+                return ReloadResult(self.generation, False, f"{type(exc).__name__}: {exc}")
+            with self._lock:
+                old, self._engine = self._engine, new
+                if self._leases.get(id(old)):
+                    self._retired[id(old)] = old
+                    old = None
+                self.switches += 1
+            if old is not None:
+                _close(old)
+            log.info("now serving generation %s of %s", new.index.generation.name, self.index_dir)
+            for fn in self.on_switch:
+                fn(new)
+            return ReloadResult(new.index.generation.name, True)
+
+    def _load(self) -> SearchEngine:
+        current = self._engine
+        index = LoadedIndex(self.index_dir, faiss_threads=int(os.environ.get("PARASEARCH_FAISS_THREADS", "1")))
+        if not _same_models(current, index):  # rebuilt with other models: load its own encoders
+            from service.engine import load_engine
+
+            index.close()
+            return load_engine(self.index_dir, model=self._model, reranker=current.reranker)
+        engine = SearchEngine(index, current.encoders, current.reranker)
+        engine.share_query_caches(current)
+        return engine
+
+    # -- following the index by itself --------------------------------------------------------------------
+    def watch(self, seconds: float | None = None) -> None:
+        """Poll ``CURRENT`` every ``seconds`` (default :func:`reload_seconds`; 0: no watcher) in a daemon thread."""
+        seconds = reload_seconds() if seconds is None else seconds
+        if seconds <= 0 or self._watcher is not None:
+            return
+        self._stop.clear()
+
+        def run() -> None:
+            last = None
+            while not self._stop.wait(seconds):
+                try:
+                    stat = (self.index_dir / indexfiles.CURRENT).stat()
+                    mark = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+                except OSError:
+                    continue
+                if mark != last:
+                    last = mark
+                    self.reload()
+
+        self._watcher = threading.Thread(target=run, name="parasearch-index-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+
+
+def _close(engine: SearchEngine) -> None:
+    with contextlib.suppress(Exception):
+        engine.index.close()
+
+
+def wait_for_generation(holder: EngineHolder, name: str, timeout: float = 30.0) -> bool:
+    """Wait until ``holder`` serves generation ``name`` (tests and tools)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if holder.generation == name:
+            return True
+        time.sleep(0.05)
+    return holder.generation == name
