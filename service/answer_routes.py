@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from service.answer import Answer, AnswerCitation, answer_question, stream_answer
 from service.auth import search_access
 from service.confidence import Calibration, calibration_of
-from service.deps import GENERATION_HEADER, Engine, to_response, version_links
+from service.deps import Engine, to_response, version_links
 from service.lists import ListItem
 from service.llm import LLMClient, LLMConfig
 from service.models import (
@@ -150,5 +150,4 @@ def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request
             yield _encode(*event, root, calibration)
 
     return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-                                      GENERATION_HEADER: engine.index.generation.name})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -24,7 +24,7 @@ from service.deps import Engine, search_filters, to_response, version_links
 from service.engine import load_engine
 from service.guards import RequestGuards
 from service.index import IndexError_
-from service.live import EngineHolder
+from service.live import EngineHolder, GenerationHeader
 from service.metrics import REGISTRY
 from service.models import (
     DocumentList,
@@ -122,6 +122,7 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
                             headers={REQUEST_ID_HEADER: rid} if rid else None)
 
     register_routes(app)
+    app.add_middleware(GenerationHeader)  # X-Index-Generation on every response that used the index
     app.add_middleware(RequestGuards)  # body size limit, UTF-8 URLs: inside CORS and the security headers
     install_web(app)  # search page, document view, widget, security headers, CORS
     app.add_middleware(Observability, routes=app.router.routes)  # outermost: request id, access log, metrics

@@ -5,28 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request
 
 from service.confidence import Calibration, probabilities, result_probability, state_of
+from service.live import GENERATION_STATE
 from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult, VersionLink
 from service.search import Filters, SearchEngine, SearchOutcome
 from service.web import document_url
 
-GENERATION_HEADER = "X-Index-Generation"
 
-
-def get_engine(request: Request, response: Response) -> Iterator[SearchEngine]:
+def get_engine(request: Request) -> Iterator[SearchEngine]:
     """The engine a request uses, from start to end: leased from the app's :class:`service.live.EngineHolder`
     once, so a generation switch during the request changes nothing it sees (the lease ends after a streamed
-    response has been sent). The response names the generation in ``X-Index-Generation``."""
+    response has been sent). The response names the generation in ``X-Index-Generation``
+    (:class:`service.live.GenerationHeader`)."""
     holder = getattr(request.app.state, "holder", None)
     if holder is None:
         engine = request.app.state.engine
-        response.headers[GENERATION_HEADER] = engine.index.generation.name
+        setattr(request.state, GENERATION_STATE, engine.index.generation.name)
         yield engine
         return
     with holder.lease() as engine:
-        response.headers[GENERATION_HEADER] = engine.index.generation.name
+        setattr(request.state, GENERATION_STATE, engine.index.generation.name)
         yield engine
 
 

@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from indexer.embed import describe
 from parasearch import indexfiles
 from service.index import LoadedIndex
@@ -186,3 +189,30 @@ def wait_for_generation(holder: EngineHolder, name: str, timeout: float = 30.0) 
             return True
         time.sleep(0.05)
     return holder.generation == name
+
+
+GENERATION_HEADER = "X-Index-Generation"
+GENERATION_STATE = "index_generation"  # request.state's name for it, set by service.deps.get_engine
+
+
+class GenerationHeader:
+    """Pure ASGI middleware: every response of a request that used the index names the generation it answered
+    from in ``X-Index-Generation`` (errors too: a 404 for a document depends on the generation, and an
+    ``HTTPException`` response drops the headers a route set; streamed responses too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_generation(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                generation = scope.get("state", {}).get(GENERATION_STATE)
+                if generation:
+                    MutableHeaders(scope=message)[GENERATION_HEADER] = generation
+            await send(message)
+
+        await self.app(scope, receive, send_with_generation)
