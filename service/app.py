@@ -43,7 +43,7 @@ from service.observability import (
     record_search,
     safe_text,
 )
-from service.search import MODES, EngineError, Filters, SearchEngine
+from service.search import MAX_DEPTH, MODES, EngineError, Filters, SearchEngine, search_page
 from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web, root_path
 
 log = logging.getLogger("parasearch")
@@ -139,7 +139,9 @@ def register_routes(app: FastAPI) -> None:
              description="Each result is one citation (symbol and paragraph) in one language version: `language` "
                          "says which, `url` opens that version at the paragraph "
                          "(`/documents/{symbol}?language=fr#para-3`) and `versions` lists the other languages "
-                         "the document is indexed in, each at the same paragraph.")
+                         "the document is indexed in, each at the same paragraph. `offset` pages through the "
+                         "ranked results, `sort=date` orders them newest first, and `facets=true` counts each "
+                         "filter's values among them.")
     def search(
         engine: Engine,
         request: Request,
@@ -156,12 +158,33 @@ def register_routes(app: FastAPI) -> None:
                                                      "several languages once, in the query's language when it "
                                                      "is indexed in it, else the best-scoring version (others "
                                                      "in versions)")] = True,
+        offset: Annotated[int, Query(ge=0, le=MAX_DEPTH - 1, description=(
+            "Skip this many results: the page of `k` results from this position of the ranked list (0-based; "
+            f"`offset` + `k` at most {MAX_DEPTH}). With `offset`, `sort` or `facets`, every page of a search is cut "
+            "from one ranked list (the plain search's results, carried on through the candidates it retrieved: "
+            "about 100 to 200), so pages never overlap and the first is the plain search's; `pool` says how long "
+            "the list is and `has_more` whether another page follows. A page past its end comes from a deeper "
+            "search"))] = 0,
+        sort: Annotated[str, Query(pattern="^(relevance|date)$", description=(
+            "`relevance` (default) or `date`: the ranked list re-ordered by document date, newest first (undated "
+            "documents last; the same date in relevance order)"))] = "relevance",
+        facets: Annotated[bool, Query(description=(
+            "Also count each filter's values (body, type, language, year) among the ranked results: `facets` in "
+            "the response"))] = False,
     ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(400, "the query is empty")
-        outcome = engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse)
-        record_search(outcome)
-        return to_response(outcome, root=root_path(request), calibration=calibration_of(engine))
+        if offset + k > MAX_DEPTH:
+            raise HTTPException(400, f"offset + k must be at most {MAX_DEPTH}")
+        calibration = calibration_of(engine)
+        if not offset and sort == "relevance" and not facets:  # a plain search: exactly k results, as ranked
+            outcome = engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse)
+            record_search(outcome)
+            return to_response(outcome, root=root_path(request), calibration=calibration)
+        page = search_page(engine, q, k=k, offset=offset, sort=sort, facets=facets, mode=mode, filters=filters,
+                           collapse=collapse)
+        record_search(page.outcome)
+        return to_response(page.outcome, root=root_path(request), calibration=calibration, page=page)
 
     @app.get("/documents", response_model=DocumentList, tags=["documents"], summary="The indexed documents",
              dependencies=read)

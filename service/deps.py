@@ -9,8 +9,17 @@ from fastapi import Depends, Query, Request
 
 from service.confidence import Calibration, probabilities, result_probability, state_of
 from service.live import GENERATION_STATE
-from service.models import Citation, ModeScore, ReferenceInfo, SearchResponse, SearchResult, VersionLink
-from service.search import Filters, SearchEngine, SearchOutcome
+from service.models import (
+    Citation,
+    FacetValue,
+    ModeScore,
+    ReferenceInfo,
+    SearchFacets,
+    SearchResponse,
+    SearchResult,
+    VersionLink,
+)
+from service.search import Filters, Hit, SearchEngine, SearchOutcome, SearchPage
 from service.web import document_url
 
 
@@ -49,10 +58,14 @@ def version_links(symbol: str, languages: list[str], para: str | None = None, ro
     return [VersionLink(language=lang, url=document_url(symbol, lang, para, root)) for lang in languages]
 
 
-def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration | None = None) -> SearchResponse:
+def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration | None = None,
+                page: SearchPage | None = None) -> SearchResponse:
     """The API's form of a search; ``root``: the service's root path, for the results' URLs; ``calibration``: the
-    engine's (:func:`service.confidence.calibration_of`), for each result's relevance and the search's state."""
-    relevance = [result_probability(calibration, h) for h in outcome.hits]
+    engine's (:func:`service.confidence.calibration_of`), for each result's relevance and the search's state;
+    ``page``: the page of ``outcome`` to show (:func:`service.search.search_page`), else all its results. The
+    search's state is always that of its best results, whichever page or order is shown."""
+    shown: list[Hit] = outcome.hits if page is None else page.hits
+    relevance = [result_probability(calibration, h) for h in shown]
     results = [
         SearchResult(
             rank=h.rank, score=h.score, symbol=h.row.symbol, para=h.row.para, citation=h.row.citation,
@@ -66,7 +79,7 @@ def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration
             relevance=None if p is None else round(p, 4),
             weak=p is not None and calibration is not None and p < calibration.weak_below,
         )
-        for h, p in zip(outcome.hits, relevance, strict=True)
+        for h, p in zip(shown, relevance, strict=True)
     ]
     confidence, matched = probabilities(calibration, outcome)
     named = any("reference" in h.scores for h in outcome.hits[:1])
@@ -78,4 +91,13 @@ def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration
         reference=ReferenceInfo(named=ref.named, para=ref.para, found=not ref.unknown) if ref else None,
         notice=outcome.notice, language=outcome.language, years=outcome.years, state=state,
         confidence=None if confidence is None else round(confidence, 4),
+        **({} if page is None else _paging(page)),
     )
+
+
+def _paging(page: SearchPage) -> dict:
+    """The page's fields of the response: where it starts, how it is sorted, what follows, the facet counts."""
+    facets = None if page.facets is None else SearchFacets(**{
+        name: [FacetValue(value=c.value, paragraphs=c.paragraphs, documents=c.documents) for c in counts]
+        for name, counts in page.facets.items()})
+    return {"offset": page.offset, "sort": page.sort, "pool": page.pool, "has_more": page.has_more, "facets": facets}

@@ -92,11 +92,40 @@ class ReferenceInfo(BaseModel):
     found: bool
 
 
+class FacetValue(BaseModel):
+    value: str = Field(examples=["Security Council"], description="The filter's value (a year as four digits)")
+    paragraphs: int = Field(description="Results (citations) with this value among the ranked results counted")
+    documents: int = Field(description="Distinct documents (language versions) among those results")
+
+
+class SearchFacets(BaseModel):
+    """How the ranked results of a search spread over each filter's values: the counts a filter can show beside
+    each of its choices. Counted over the same ranked list the pages are cut from (``SearchResponse.pool``
+    results, the filters applied), so they cost the search nothing more."""
+
+    body: list[FacetValue] = Field(default_factory=list, description="Most results first")
+    type: list[FacetValue] = Field(default_factory=list, description="Most results first")
+    language: list[FacetValue] = Field(default_factory=list, description="Most results first")
+    year: list[FacetValue] = Field(default_factory=list, description="Newest first")
+
+
 class SearchResponse(BaseModel):
     query: str
     mode: str
     took_ms: float
     results: list[SearchResult]
+    offset: int = Field(default=0, description="The position of the first result in the ranked list (0-based)")
+    sort: str = Field(default="relevance", examples=["relevance"], description=(
+        "`relevance` (the search's order) or `date` (the ranked list re-ordered by document date, newest first; "
+        "each result keeps its `rank` by relevance)"))
+    pool: int | None = Field(default=None, description=(
+        "How many results the ranked list the page was cut from holds (the plain search's, carried on through "
+        "the candidates it retrieved: about 100 to 200); null for a plain search (no offset, sort or facets "
+        "asked for)"))
+    has_more: bool | None = Field(default=None, description=(
+        "Whether results follow this page (ask for `offset` + `k`); null for a plain search"))
+    facets: SearchFacets | None = Field(default=None, description="With `facets=true`: each filter's values "
+                                                                  "among the ranked results, with counts")
     reference: ReferenceInfo | None = None
     notice: str | None = Field(default=None, description="Something the user should know about the results")
     language: str | None = Field(default=None, examples=["fr"], description=(

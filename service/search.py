@@ -538,10 +538,12 @@ class SearchEngine:
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
                collapse: bool = True, snippets: bool = True, rerank: bool = True,
-               features: bool = False) -> SearchOutcome:
+               features: bool = False, extend: int = 0) -> SearchOutcome:
         """The ``k`` best paragraphs for ``query``. Hybrid search re-orders its top candidates with the
         re-ranker when the engine has one and ``rerank`` is true; ``features``: keep the candidates and their
-        re-ranking features in ``SearchOutcome.pool`` (for training the re-ranker)."""
+        re-ranking features in ``SearchOutcome.pool`` (for training the re-ranker); ``extend``: go on past the
+        ``k`` best, up to ``extend`` results in all, through the candidates retrieved for ``k`` (the first ``k``
+        are exactly those of the same search without it: pages are cut from this longer list)."""
         t0 = time.perf_counter()
         if mode not in MODES:
             raise EngineError(f"mode must be one of {', '.join(MODES)}")
@@ -590,15 +592,15 @@ class SearchEngine:
                     pool = self.pool(text_query, per_mode, lang, years)
                     if rerank:
                         ids = self._reranked(ids, pool, per_mode)
-                picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, collapse,
-                                        prefer_docs, lang)
+                picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask,
+                                        max(k, extend), collapse, prefer_docs, lang)
                 if len(picked) >= k or n >= n_allowed:
                     break
                 n = min(n_allowed, n * 4)
         else:  # only a reference: the document's paragraphs in order, the named one first
             ids = np.flatnonzero(para_mask) if para_mask is not None else np.arange(ix.n_paragraphs)
-            picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, k, False,
-                                    lang=lang, versions=collapse)
+            picked = self._collapse(np.concatenate([np.array(exact, np.int64), ids]), para_mask, max(k, extend),
+                                    False, lang=lang, versions=collapse)
 
         wanted = {i for shown, _, also in picked for i in (shown, *also)}
         known = pool.rows if pool is not None else {}  # the candidates' rows, read once for the re-ranker
@@ -623,3 +625,103 @@ class SearchEngine:
             ))
         return SearchOutcome(query, mode, hits, (time.perf_counter() - t0) * 1000, ref, notice, lang, years,
                              pool if features or per_mode.get("rerank") is not None else None)
+
+
+# -- pages of a search: offset, sort by date, facet counts -----------------------------------------------------
+# Every page of one search is cut from one ranked list: the search of the first ``PAGE_K`` results, carried on
+# through the candidates it retrieved (``SearchEngine.search``'s ``extend``), so its first results are exactly those
+# of a plain search (any k up to 33 retrieves the same candidates) and its pages are disjoint whichever is asked
+# first. The facet counts and the date order are over that same list. Only a page past its end (it holds about 100
+# to 200 results) needs a deeper search, whose list is longer and may order its results a little differently.
+# The ranking itself is the search's, untouched.
+SORTS = ("relevance", "date")
+PAGE_K = 10
+POOL_MAX = 1000  # results kept in a ranked list at most
+MAX_DEPTH = 1000  # offset + k at most
+FACET_FIELDS = ("body", "type", "language", "year")
+
+
+@dataclass
+class FacetCount:
+    value: str
+    paragraphs: int  # results (citations) in the pool with this value
+    documents: int  # distinct documents (symbol and language version) among them
+
+
+@dataclass
+class SearchPage:
+    outcome: SearchOutcome  # the whole ranked list, best first (its first results decide the search's state)
+    hits: list[Hit]  # this page's, in the order asked for (each keeps its rank by relevance)
+    offset: int
+    sort: str
+    pool: int  # results in the ranked list the page was cut from
+    has_more: bool  # results after this page
+    facets: dict[str, list[FacetCount]] | None = None
+
+
+def newest_first(hits: list[Hit]) -> list[Hit]:
+    """Hits by document date, newest first; undated last; equal dates in their ranked order."""
+    def key(item: tuple[int, Hit]) -> tuple[int, int]:
+        i, h = item
+        digits = (h.row.date or "").replace("-", "")
+        date = int(digits.ljust(8, "0")) if digits.isdigit() else -1
+        return (-date, i)
+
+    return [h for _, h in sorted(enumerate(hits), key=key)]
+
+
+def facet_counts(hits: list[Hit]) -> dict[str, list[FacetCount]]:
+    """Per filter (body, type, language, year): each value among ``hits``, with its results and documents, most
+    results first (years newest first)."""
+    out: dict[str, list[FacetCount]] = {}
+    for name in FACET_FIELDS:
+        paras: dict[str, int] = {}
+        docs: dict[str, set[int]] = {}
+        for h in hits:
+            if name == "year":
+                value = (h.row.date or "")[:4]
+                value = value if value.isdigit() else ""
+            else:
+                value = getattr(h.row, name) or ""
+            if not value:
+                continue
+            paras[value] = paras.get(value, 0) + 1
+            docs.setdefault(value, set()).add(h.row.doc_id)
+        order = (sorted(paras, reverse=True) if name == "year"
+                 else sorted(paras, key=lambda v: (-paras[v], v.lower())))
+        out[name] = [FacetCount(v, paras[v], len(docs[v])) for v in order]
+    return out
+
+
+def search_page(engine: SearchEngine, query: str, *, k: int = 10, offset: int = 0, sort: str = "relevance",
+                facets: bool = False, mode: str = "hybrid", filters: Filters | None = None,
+                collapse: bool = True) -> SearchPage:
+    """Results ``offset`` to ``offset + k`` of ``query``, by relevance (the search's order) or by date, newest first
+    (the ranked list re-ordered); ``facets``: the counts of each filter's values over the ranked list."""
+    if sort not in SORTS:
+        raise EngineError(f"sort must be one of {', '.join(SORTS)}")
+    if offset < 0 or k < 1:
+        raise EngineError("offset must be 0 or more and k 1 or more")
+    if offset + k > MAX_DEPTH:
+        raise EngineError(f"offset + k must be at most {MAX_DEPTH}")
+    t0 = time.perf_counter()
+    # Snippets only for the page shown: marking up the whole list (100 to 200 paragraphs) would cost the most.
+    outcome = engine.search(query, k=PAGE_K, mode=mode, filters=filters, collapse=collapse, extend=POOL_MAX,
+                            snippets=False)
+    if PAGE_K <= len(outcome.hits) <= offset + k:
+        # Past the end of the list the first candidates give (not the end of the matches: a list shorter than
+        # PAGE_K is all the search found): a deeper search.
+        deeper = engine.search(query, k=offset + k + 1, mode=mode, filters=filters, collapse=collapse,
+                               extend=POOL_MAX, snippets=False)
+        if len(deeper.hits) > len(outcome.hits):
+            outcome = deeper
+    hits = outcome.hits if sort == "relevance" else newest_first(outcome.hits)
+    shown = hits[offset:offset + k]
+    ref = outcome.reference
+    text_query = ref.rest if ref is not None and not ref.unknown else query.strip()
+    qterms: dict[str, set[str]] = {}
+    for h in shown:
+        h.snippet = engine._snippet(h.row, text_query, qterms)
+    outcome.took_ms = (time.perf_counter() - t0) * 1000
+    counted = facet_counts(outcome.hits) if facets else None
+    return SearchPage(outcome, shown, offset, sort, len(hits), len(hits) > offset + k, counted)

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -50,6 +50,11 @@ from service.models import DocumentOut, ParagraphOut
 
 STATIC = Path(__file__).resolve().parent / "static"
 CORS_ENV = "PARASEARCH_CORS_ORIGINS"
+# The official document a document view links to: a URL template with {symbol} and {language} (each
+# percent-encoded), e.g. the UN's Official Document System, https://documents.un.org/api/symbol/access?s={symbol}&l={language}.
+# Unset or empty: no link.
+OFFICIAL_URL_ENV = "PARASEARCH_OFFICIAL_URL"
+OFFICIAL_URL_EXAMPLE = "https://documents.un.org/api/symbol/access?s={symbol}&l={language}"
 
 CSP = "; ".join([
     "default-src 'none'",
@@ -276,6 +281,17 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code.lower(), code.upper())
 
 
+def official_url(symbol: str, language: str | None, template: str | None = None) -> str | None:
+    """The official document of ``symbol`` in ``language`` from the template in ``PARASEARCH_OFFICIAL_URL`` (or
+    ``template``): its ``{symbol}`` and ``{language}`` filled in, percent-encoded; None when no template is set
+    or it is not an http(s) URL."""
+    raw = (os.environ.get(OFFICIAL_URL_ENV, "") if template is None else template).strip()
+    if not raw or not re.match(r"https?://", raw, re.IGNORECASE):
+        return None
+    return (raw.replace("{symbol}", quote(symbol, safe=""))
+            .replace("{language}", quote((language or "").lower(), safe="")))
+
+
 def _margin_label(p: ParagraphOut) -> str:
     """What the document prints in the margin: the paragraph's number ("14", "5" in an annex), else nothing."""
     if p.kind in ("numbered", "annex"):
@@ -301,10 +317,10 @@ def _paragraphs_html(paragraphs: list[ParagraphOut]) -> str:
         number = html.escape(_margin_label(p)) or "¶"
         out.append(
             f'<div class="para para-{html.escape(p.kind, quote=True)}" id="{anchor}" tabindex="-1">'
-            f'<a class="num" href="#{anchor}" aria-label="{label}" title="{label}">{number}</a>'
+            f'<a class="num" href="#{anchor}" tabindex="-1" aria-label="{label}" title="{label}">{number}</a>'
             f'<p class="text">{html.escape(p.text)}</p>'
-            f'<button type="button" class="copy" data-citation="{cite}" aria-label="Copy citation: {cite}">'
-            f'Copy citation</button></div>'
+            f'<button type="button" class="copy" data-citation="{cite}" data-para="{html.escape(p.para, quote=True)}"'
+            f' aria-label="Copy citation: {cite}">Copy citation</button></div>'
         )
     return "\n".join(out)
 
@@ -335,30 +351,53 @@ def _versions_html(doc: DocumentOut) -> str:
             f'<ul>{"".join(out)}</ul></nav>')
 
 
+def _official_html(doc: DocumentOut) -> str:
+    url = official_url(doc.symbol, doc.language)
+    if url is None:
+        return ""
+    return (f'<p class="official"><a href="{html.escape(url, quote=True)}" rel="external noopener">'
+            f'Official document ({html.escape(language_name(doc.language or ""))})</a></p>')
+
+
 def render_document(assets: Assets, doc: DocumentOut, root: str = "") -> str:
-    meta = [("Symbol", doc.symbol), ("Date", doc.date), ("Body", doc.body), ("Type", doc.type),
-            ("Language", doc.language), ("Paragraphs", str(doc.n_paragraphs))]
+    meta = [("Body", doc.body), ("Type", doc.type), ("Language", doc.language),
+            ("Paragraphs", str(doc.n_paragraphs))]
     meta_html = "".join(f"<div><dt>{k}</dt><dd>{html.escape(v)}</dd></div>" for k, v in meta if v)
     lang = (doc.language or "en").lower()
+    date = html.escape(doc.date or "", quote=True)
     return assets.document_template.substitute(
         root=root,
         page_title=html.escape(f"{doc.symbol} — {doc.title}" if doc.title else doc.symbol),
         title=html.escape(doc.title or doc.symbol),
+        title_attr=html.escape(doc.title or "", quote=True),
         symbol=html.escape(doc.symbol),
+        date_html=f'<time class="doc-date" datetime="{date}">{date}</time>' if date else "",
+        date_attr=date,
         lang=html.escape(lang, quote=True),
         dir="rtl" if lang in RTL_LANGUAGES else "ltr",
         versions=_versions_html(doc),
+        official=_official_html(doc),
         meta=meta_html,
+        notice="",
         paragraphs=_paragraphs_html(doc.paragraphs),
     )
 
 
-def render_not_found(assets: Assets, message: str, root: str = "") -> str:
+def render_not_found(assets: Assets, message: str, root: str = "", symbol: str = "") -> str:
+    """The document view's 404: what is missing, a search for the symbol asked for (it may be cited elsewhere, or
+    be indexed under a close symbol), and the way back to the search page."""
+    links = []
+    if symbol.strip():
+        q = quote(symbol.strip(), safe="")
+        links.append(f'<li><a href="{root}/?q={q}">Search for “{html.escape(symbol.strip())}”</a></li>')
+    links.append(f'<li><a href="{root}/">Search all the documents</a></li>')
+    body = (f'<p class="error" role="alert">{html.escape(message)}</p>'
+            '<p>The link may name a document this index does not hold, or a language version it lacks.</p>'
+            f'<ul class="next-steps">{"".join(links)}</ul>')
     return assets.document_template.substitute(
-        root=root, page_title="Not found — parasearch", title="Document not found", symbol="", lang="en",
-        dir="ltr", versions="",
-        meta="", paragraphs=f'<p class="error" role="alert">{html.escape(message)}</p>'
-                            f'<p><a href="{root}/">Search the documents</a></p>',
+        root=root, page_title="Not found — parasearch", title="Document not found", title_attr="", symbol="",
+        date_html="", date_attr="", lang="en", dir="ltr", versions="", official="", meta="", notice="",
+        paragraphs=body,
     )
 
 
@@ -499,9 +538,30 @@ def facets(request: Request) -> dict:
 
     years = sorted({int(d["date"][:4]) for d in docs if d.get("date") and d["date"][:4].isdigit()})
     out = {"body": distinct("body"), "type": distinct("type"), "language": distinct("language"),
-           "years": [years[0], years[-1]] if years else None}
+           "years": [years[0], years[-1]] if years else None, "example": _example(engine.index)}
     request.app.state.web_facets = (engine.index, out)
     return out
+
+
+def _example(index) -> dict | None:
+    """A citation the index holds, for the search box's hint: a numbered paragraph (the fifth when there is one)
+    of its longest document, in English when it is indexed in English."""
+    best = None
+    for versions in index.symbol_versions.values():
+        doc_id = versions.get("en", next(iter(versions.values()), None))
+        if doc_id is None:
+            continue
+        n = int(index.doc_n_paragraphs[doc_id])
+        if best is None or n > best[0]:
+            best = (n, doc_id)
+    if best is None:
+        return None
+    rows = [r for r in index.document_paragraphs(best[1]) if r.kind == "numbered"]
+    if not rows:
+        return None
+    row = next((r for r in rows if r.para == "5"), rows[0])
+    return {"symbol": row.symbol, "para": row.para, "query": f"{row.symbol} para {row.para}",
+            "citation": row.citation}
 
 
 def install_web(app: FastAPI, cors: str | None = None) -> None:
@@ -516,7 +576,9 @@ def install_web(app: FastAPI, cors: str | None = None) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         page = request.method == "GET" and _document_page_path(request.scope)
         if page and wants_html(request):
-            body = render_not_found(request.app.state.web_assets, str(exc.detail), _root(request))
+            symbol = _app_path(request.scope)[len("/documents/"):]
+            body = render_not_found(request.app.state.web_assets, str(exc.detail), _root(request),
+                                    unquote(symbol)[:200])
             return HTMLResponse(body, status_code=exc.status_code, headers={"Vary": "Accept"})
         response = await http_exception_handler(request, exc)
         if page:

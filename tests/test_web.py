@@ -186,7 +186,10 @@ def test_opensearch_description_names_this_service(client):
 def test_facets_list_the_filter_choices(client):
     r = client.get("/ui/facets")
     assert r.json() == {"body": ["General Assembly"], "type": ["draft resolution"], "language": ["en"],
-                        "years": [2024, 2024]}
+                        "years": [2024, 2024],
+                        # the search box's example: a numbered paragraph the index holds
+                        "example": {"symbol": HOSTILE_SYMBOL, "para": "1", "query": f"{HOSTILE_SYMBOL} para 1",
+                                    "citation": f"{HOSTILE_SYMBOL}, para. 1"}}
 
 
 # -- the document view: content negotiation and escaping ------------------------------------------------

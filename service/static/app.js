@@ -16,6 +16,17 @@
  * ("S/RES/2542 (2020), para. 7: Decides ..."), and a list question's `items` follow as one line per document.
  * A response without `state` (an older service) is shown as before.
  *
+ * Results a delegate can work through: ten at a time, "More results" asks for the next ten (`offset`) and the URL
+ * keeps how many pages are shown (`page=3`: a bookmark shows the same thirty); `sort=date` orders them newest
+ * first; "Group by document" (`group=document`) shows one card per document with its best paragraphs and a "More
+ * from this document" button, which runs the query with that document's symbol as a filter. Each filter's choices
+ * show how many of the ranked results have them (`facets=true`). The shown results can be copied as citations or
+ * downloaded as CSV. A preferred language (kept in localStorage) adds a link to each result's version in it.
+ *
+ * Honest states: no results says why (the years asked for against those the index covers, a filter value the
+ * index has none of) and offers to clear the filters; a service that cannot be reached or fails says so in plain
+ * words with a "Try again" button; the search box's example is a citation the served index holds.
+ *
  * Safety: every string from the server or the user goes into the page with textContent. The one
  * exception is a result's `snippet`, which the server HTML-escapes and marks up with <mark>; even that
  * is rebuilt here from text nodes and <mark> elements only (see safeSnippet).
@@ -23,11 +34,14 @@
 "use strict";
 
 (() => {
-  const K = 10;
+  const K = 10; // results per page
+  const MAX_K = 100; // the API's most per request
+  const GROUP_SHOWN = 3; // paragraphs per document card
+  const PREFERRED = "parasearch.language"; // localStorage key of the preferred language
   const FILTERS = [
-    { param: "body", api: "body", el: "f-body" },
-    { param: "type", api: "type", el: "f-type" },
-    { param: "language", api: "language", el: "f-language" },
+    { param: "body", api: "body", el: "f-body", name: "Body", facet: "body" },
+    { param: "type", api: "type", el: "f-type", name: "Type", facet: "type" },
+    { param: "language", api: "language", el: "f-language", name: "Language", facet: "language" },
   ];
   const $ = (id) => document.getElementById(id);
   const form = $("search-form");
@@ -45,11 +59,24 @@
   const matchNotice = $("match-notice");
   const fromEl = $("f-from");
   const toEl = $("f-to");
+  const symbolEl = $("f-symbol");
+  const toolbar = $("toolbar");
+  const sortEl = $("sort");
+  const groupEl = $("group");
+  const prefEl = $("pref-lang");
+  const moreButton = $("more");
+  const emptyEl = $("empty");
+  const problemEl = $("problem");
+  let indexInfo = null; // /ui/facets: the index's bodies, types, languages, years, an example citation
+  let shown = []; // the results on screen, in order
+  let hasMore = false;
+  let lastParams = null; // the search on screen (for "Try again" and "More results")
 
   // Does the service compose answers? The page says so (a meta tag); a 404 from POST answer says it does not.
   const features = document.querySelector('meta[name="parasearch-features"]');
   let answerSupported = Promise.resolve(Boolean(features && features.content.split(/\s+/).includes("answer")));
   let current = null; // AbortController of the search in flight
+  let nextPage = null; // AbortController of the "More results" request in flight
   let shownSearch = window.location.search; // the URL query of the search on screen
   const baseTitle = document.title;
 
@@ -158,8 +185,11 @@
       const v = $(f.el).value;
       if (v) p.set(f.param, v);
     }
+    if (symbolEl.value.trim()) p.set("symbol", symbolEl.value.trim());
     if (fromEl.value.trim()) p.set("from", fromEl.value.trim());
     if (toEl.value.trim()) p.set("to", toEl.value.trim());
+    if (sortEl.value === "date") p.set("sort", "date");
+    if (groupEl.checked) p.set("group", "document");
     return p;
   }
 
@@ -177,13 +207,18 @@
       if (v) ensureOption(select, v, f.param === "language" ? languageLabel(v) : v);
       select.value = v;
     }
+    symbolEl.value = p.get("symbol") || "";
     fromEl.value = p.get("from") || "";
     toEl.value = p.get("to") || "";
+    sortEl.value = p.get("sort") === "date" ? "date" : "relevance";
+    groupEl.checked = p.get("group") === "document";
     updateFilterCount(p);
   }
 
+  const FILTER_KEYS = ["body", "type", "language", "symbol", "from", "to"];
+
   function updateFilterCount(p) {
-    const n = ["body", "type", "language", "from", "to"].filter((k) => p.get(k)).length;
+    const n = FILTER_KEYS.filter((k) => p.get(k)).length;
     $("filter-count").textContent = n ? `(${n} active)` : "";
     if (n) $("filters").open = true;
   }
@@ -199,38 +234,67 @@
     return null;
   }
 
-  function searchParams(p) {
-    const s = new URLSearchParams({ q: p.get("q"), k: String(K) });
+  // The API's query for results offset .. offset + k of the search `p` (every page from the same ranked list).
+  function searchParams(p, offset, k) {
+    const s = new URLSearchParams({ q: p.get("q"), k: String(k) });
     for (const f of FILTERS) if (p.get(f.param)) s.append(f.api, p.get(f.param));
+    if (p.get("symbol")) s.append("symbol", p.get("symbol"));
     if (p.get("from")) s.set("date_from", p.get("from"));
     if (p.get("to")) s.set("date_to", p.get("to"));
+    if (offset) s.set("offset", String(offset));
+    if (p.get("sort") === "date") s.set("sort", "date");
+    if (!offset) s.set("facets", "true");
     return s;
+  }
+
+  function pageOf(p) {
+    const n = parseInt(p.get("page") || "1", 10);
+    return Number.isFinite(n) && n > 1 ? Math.min(n, 100) : 1;
   }
 
   function answerFilters(p) {
     const filters = {};
     for (const f of FILTERS) if (p.get(f.param)) filters[f.api] = [p.get(f.param)];
+    if (p.get("symbol")) filters.symbol = [p.get("symbol")];
     if (p.get("from")) filters.date_from = p.get("from");
     if (p.get("to")) filters.date_to = p.get("to");
     return filters;
   }
 
   // -- rendering ---------------------------------------------------------------------------------
-  function resultItem(r) {
+  function preferredLanguage() {
+    try { return window.localStorage.getItem(PREFERRED) || ""; } catch { return ""; }
+  }
+
+  // With a preferred language the result is not shown in but the document is indexed in: a link to that version.
+  function preferredLink(r) {
+    const pref = preferredLanguage();
+    if (!pref || pref === r.language || !Array.isArray(r.versions)) return null;
+    if (!r.versions.some((v) => v.language === pref)) return null;
+    const name = languageName(pref) || pref;
+    return el("p", { className: "preferred-version" },
+      el("a", { className: "preferred", href: documentHref(r.symbol, r.para, pref), hreflang: pref,
+        "data-language": pref, text: `Read in ${name}` }));
+  }
+
+  function resultItem(r, heading = "h3") {
     const meta = [r.date, r.body, r.type].filter(Boolean).join(" · ");
+    const grouped = heading !== "h3";
     const li = el("li", { className: r.weak ? "result weak" : "result", "data-language": r.language },
-      el("h3", { className: "citation" },
+      el(heading, { className: "citation" },
         el("a", { href: documentHref(r.symbol, r.para, r.language), hreflang: r.language, text: r.citation }),
         languageBadge(r.language),
         r.weak ? el("span", { className: "tag weak-tag", title: "Weak evidence that this paragraph matches the query",
           text: "weak match" }) : null),
-      r.title ? el("p", { className: "doc-name", text: r.title }) : null,
-      meta ? el("p", { className: "meta", text: meta }) : null,
+      r.title && !grouped ? el("p", { className: "doc-name", text: r.title }) : null,
+      meta && !grouped ? el("p", { className: "meta", text: meta }) : null,
       r.section && r.section !== r.title ? el("p", { className: "section", text: r.section }) : null,
     );
     const body = el("p", { className: "snippet", lang: r.language });
     body.append(r.snippet ? safeSnippet(r.snippet) : document.createTextNode(r.text));
     li.append(body);
+    const preferred = preferredLink(r);
+    if (preferred) li.append(preferred);
     const versions = versionLinks(r);
     if (versions) li.append(versions);
     if (r.also_in && r.also_in.length) {
@@ -242,6 +306,44 @@
       li.append(also);
     }
     return li;
+  }
+
+  // One card per document: its title, symbol and date once, its best paragraphs under it, and a button that runs
+  // the query over that document alone.
+  function groupCards(results) {
+    const groups = new Map();
+    for (const r of results) {
+      if (!groups.has(r.symbol)) groups.set(r.symbol, []);
+      groups.get(r.symbol).push(r);
+    }
+    const onlyOne = lastParams && lastParams.get("symbol");
+    return [...groups.values()].map((rs) => {
+      const first = rs[0];
+      const meta = [first.symbol, first.date, first.body, first.type].filter(Boolean).join(" · ");
+      const weak = rs.every((r) => r.weak);
+      const card = el("li", { className: weak ? "doc-group weak" : "doc-group", "data-symbol": first.symbol },
+        el("h3", { className: "doc-heading" },
+          el("a", { href: documentHref(first.symbol, null, first.language), hreflang: first.language,
+            text: first.title || first.symbol }),
+          languageBadge(first.language)),
+        el("p", { className: "meta", text: meta }),
+        el("p", { className: "group-count hint", text: `${plural(rs.length, "matching paragraph", "matching paragraphs")}`
+          + (rs.length > GROUP_SHOWN ? `, the best ${GROUP_SHOWN} shown` : "") }));
+      card.append(el("ol", { className: "group-results" }, ...rs.slice(0, GROUP_SHOWN).map((r) => resultItem(r, "h4"))));
+      if (!onlyOne) {
+        card.append(el("button", { type: "button", className: "more-from", "data-symbol": first.symbol,
+          "aria-label": `More from this document: ${first.symbol}`, text: "More from this document" }));
+      }
+      return card;
+    });
+  }
+
+  function drawResults() {
+    const grouped = lastParams && lastParams.get("group") === "document";
+    resultsEl.classList.toggle("grouped", Boolean(grouped));
+    resultsEl.replaceChildren(...(grouped ? groupCards(shown) : shown.map((r) => resultItem(r))));
+    moreButton.hidden = !hasMore;
+    toolbar.hidden = !shown.length;
   }
 
   // What the search's `state` says above the results, as their heading, and in the announcement.
@@ -259,12 +361,90 @@
     return `${plural(n, "result", "results")} for “${q}”.`;
   }
 
-  function renderResults(data, p) {
-    const results = Array.isArray(data.results) ? data.results : [];
-    resultsEl.replaceChildren(...results.map(resultItem));
-    noticeEl.hidden = !data.notice;
-    noticeEl.textContent = data.notice || "";
-    announce(showMatchState(data.state, results.length, p.get("q")));
+  // -- facet counts ----------------------------------------------------------------------------------------------
+  function optionLabel(param, value) {
+    return param === "language" ? languageLabel(value) : value;
+  }
+
+  // Each filter's choices with how many of the ranked results have them; a filter in use counts only its choice.
+  function showFacetCounts(facets, p) {
+    for (const f of FILTERS) {
+      const select = $(f.el);
+      const counts = new Map(((facets && facets[f.facet]) || []).map((c) => [c.value.toLowerCase(), c]));
+      for (const option of select.options) {
+        if (!option.value) continue;
+        const base = optionLabel(f.param, option.value);
+        const c = counts.get(option.value.toLowerCase());
+        const active = Boolean(p.get(f.param));
+        const count = !facets || (active && option.value !== p.get(f.param)) ? null : c ? c.paragraphs : 0;
+        option.textContent = count === null ? base : `${base} (${count})`;
+        option.dataset.count = count === null ? "" : String(count);
+      }
+    }
+    const years = $("year-counts");
+    const list = (facets && facets.year) || [];
+    years.replaceChildren();
+    years.hidden = !list.length;
+    if (!list.length) return;
+    years.append(el("span", { className: "sub", text: "Results by year: " }));
+    for (const c of list) {
+      years.append(el("button", { type: "button", className: "link-button year", "data-year": c.value,
+        "aria-label": `${c.value}: ${plural(c.paragraphs, "result", "results")} in ${plural(c.documents, "document",
+          "documents")}; show only ${c.value}`, text: `${c.value} (${c.paragraphs})` }), " ");
+    }
+  }
+
+  // -- honest states ---------------------------------------------------------------------------------------------
+  function activeFilters(p) {
+    const out = [];
+    for (const f of FILTERS) if (p.get(f.param)) out.push(`${f.name}: ${optionLabel(f.param, p.get(f.param))}`);
+    if (p.get("symbol")) out.push(`Symbol: ${p.get("symbol")}`);
+    if (p.get("from") || p.get("to")) out.push(`Years: ${p.get("from") || "…"}–${p.get("to") || "…"}`);
+    return out;
+  }
+
+  // Why a search found nothing, as precisely as the index's own facts allow.
+  function emptyReason(p, data) {
+    const info = indexInfo || {};
+    const span = info.years;
+    const from = p.get("from") ? parseInt(p.get("from"), 10) : null;
+    const to = p.get("to") ? parseInt(p.get("to"), 10) : null;
+    if (span && ((from !== null && from > span[1]) || (to !== null && to < span[0]))) {
+      const asked = from !== null && to !== null ? (from === to ? `${from}` : `${from}–${to}`)
+        : from !== null ? `${from} or later` : `${to} or earlier`;
+      return `No documents from ${asked}; the index covers ${span[0]}–${span[1]}.`;
+    }
+    for (const f of FILTERS) {
+      const v = p.get(f.param);
+      const known = info[f.param];
+      if (v && Array.isArray(known) && !known.some((x) => x.toLowerCase() === v.toLowerCase())) {
+        const what = f.param === "language" ? `in ${optionLabel("language", v)}`
+          : f.param === "type" ? `of type “${v}”` : `from the body “${v}”`;
+        const held = known.map((x) => optionLabel(f.param, x)).join(", ");
+        return `The index has no documents ${what}; it has ${held || "none of any"}.`;
+      }
+    }
+    const filters = activeFilters(p);
+    if (filters.length) return `No paragraph matches “${p.get("q")}” with these filters: ${filters.join("; ")}.`;
+    if (data && data.notice) return data.notice;
+    return `No paragraph matches “${p.get("q")}”. Try other words, or fewer of them.`;
+  }
+
+  function showEmpty(p, data) {
+    emptyEl.hidden = false;
+    $("empty-reason").textContent = emptyReason(p, data);
+    $("empty-clear").hidden = !activeFilters(p).length;
+  }
+
+  function hideStates() {
+    emptyEl.hidden = true;
+    problemEl.hidden = true;
+  }
+
+  // A search that could not be made: in plain words, with a way to try again.
+  function showProblem(message) {
+    problemEl.hidden = false;
+    $("problem-text").textContent = message;
   }
 
   function answerNoteText(method) {
@@ -417,13 +597,56 @@
     }
   }
 
+  // GET search for results offset .. offset + k: the response, or an Error whose `plain` is what to tell the user.
+  async function fetchPage(p, offset, k, signal) {
+    let res;
+    try {
+      res = await fetch(`search?${searchParams(p, offset, k)}`, { headers: { Accept: "application/json" }, signal });
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      const e = new Error("unreachable");
+      e.plain = "The search service could not be reached, so nothing was searched. Check your connection (or "
+        + "that the service is running), then try again.";
+      e.retry = true;
+      throw e;
+    }
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const e = new Error(`HTTP ${res.status}`);
+      const detail = typeof data.detail === "string" ? data.detail : "";
+      e.retry = res.status >= 500 || res.status === 429;
+      e.plain = res.status >= 500 ? `The search service had a problem (HTTP ${res.status}). Try again in a moment.`
+        : res.status === 429 ? "Too many searches in a short time. Wait a moment, then try again."
+          : `The search was not accepted: ${detail || `HTTP ${res.status}`}.`;
+      throw e;
+    }
+    return data;
+  }
+
+  function failed(err) {
+    resultsEl.replaceChildren();
+    shown = [];
+    hasMore = false;
+    drawResults();
+    showMatchState(null, 0, "");
+    statusEl.classList.add("error");
+    showProblem(err.plain || "The search failed. Try again.");
+    $("retry").hidden = err.retry === false;
+    announce(err.plain || "The search failed.");
+  }
+
   async function run(p) {
     if (current) current.abort();
+    if (nextPage) nextPage.abort();
     shownSearch = window.location.search;
+    lastParams = p;
     const q = p.get("q");
     document.title = q ? `${q} — parasearch` : baseTitle;
+    hideStates();
     if (!q) {
-      resultsEl.replaceChildren();
+      shown = [];
+      hasMore = false;
+      drawResults();
       answerEl.hidden = true;
       noticeEl.hidden = true;
       showMatchState(null, 0, "");
@@ -443,25 +666,132 @@
     statusEl.textContent = "Searching…";
     loadAnswer(p, signal); // in parallel; never awaited before the results
     try {
-      const res = await fetch(`search?${searchParams(p)}`, { headers: { Accept: "application/json" }, signal });
-      const data = await res.json().catch(() => ({}));
-      if (!res.ok) {
-        const detail = typeof data.detail === "string" ? data.detail : "the request was not accepted";
-        throw new Error(detail);
+      // The pages the URL asks for, at most MAX_K results a request, from the same ranked list.
+      const wanted = pageOf(p) * K;
+      const results = [];
+      let data = await fetchPage(p, 0, Math.min(wanted, MAX_K), signal);
+      results.push(...(data.results || []));
+      const first = data;
+      while (data.has_more && results.length < wanted) {
+        data = await fetchPage(p, results.length, Math.min(wanted - results.length, MAX_K), signal);
+        results.push(...(data.results || []));
       }
-      renderResults(data, p);
+      shown = results;
+      hasMore = data.has_more === true;
+      noticeEl.hidden = !first.notice || !results.length;
+      noticeEl.textContent = first.notice || "";
+      showFacetCounts(first.facets, p);
+      drawResults();
+      if (!results.length) showEmpty(p, first);
+      announce(showMatchState(first.state, results.length, q));
     } catch (err) {
       if (err.name === "AbortError") return;
-      resultsEl.replaceChildren();
-      showMatchState(null, 0, "");
-      statusEl.classList.add("error");
-      announce(`Search failed: ${err.message}`);
+      failed(err);
     } finally {
       if (!signal.aborted) resultsEl.removeAttribute("aria-busy");
     }
   }
 
+  // The next ten: appended, the URL's page one more, the keyboard on the first new result.
+  async function more() {
+    const p = lastParams;
+    if (!p || !hasMore) return;
+    // Its own request: the answer being composed for the same search goes on.
+    if (nextPage) nextPage.abort();
+    nextPage = new AbortController();
+    const { signal } = nextPage;
+    moreButton.disabled = true;
+    statusEl.classList.remove("error");
+    statusEl.textContent = "Loading more results…";
+    try {
+      const data = await fetchPage(p, shown.length, K, signal);
+      const before = new Set(resultLinks().map((a) => a.getAttribute("href")));
+      const added = data.results || [];
+      shown = shown.concat(added);
+      hasMore = data.has_more === true;
+      p.set("page", String(Math.ceil(shown.length / K)));
+      const search = `?${p}`;
+      window.history.replaceState(null, "", search);
+      shownSearch = window.location.search;
+      drawResults();
+      const first = resultLinks().find((a) => !before.has(a.getAttribute("href")));
+      if (first) first.focus();
+      announce(`${plural(added.length, "more result", "more results")}; ${shown.length} shown.`);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      showProblem(err.plain || "The next results could not be loaded.");
+      $("retry").hidden = true;
+      announce(err.plain || "The next results could not be loaded.");
+    } finally {
+      moreButton.disabled = false;
+    }
+  }
+
+  // The links that lead each card and result, in order (the keyboard lands on the first new one after "More").
+  function resultLinks() {
+    return [...resultsEl.querySelectorAll(".doc-heading a, .result h3 a, .result h4 a")];
+  }
+
+  // -- export ----------------------------------------------------------------------------------------------------
+  function absolute(r) {
+    return new URL(documentHref(r.symbol, r.para, r.language), window.location.href).href;
+  }
+
+  function citationLine(r) {
+    const about = [r.title, r.date].filter(Boolean).join(", ");
+    return `${r.citation}${about ? ` — ${about}` : ""}. ${absolute(r)}`;
+  }
+
+  function csvCell(value) {
+    let v = value === null || value === undefined ? "" : String(value);
+    if (/^[=+\-@\t\r]/.test(v)) v = `'${v}`; // never a formula in a spreadsheet
+    return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  }
+
+  function resultsCsv(results) {
+    const rows = [["symbol", "paragraph", "citation", "title", "date", "language", "url"]];
+    for (const r of results) rows.push([r.symbol, r.para, r.citation, r.title, r.date, r.language, absolute(r)]);
+    return rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  }
+
+  function fallbackCopy(text) {
+    const previous = document.activeElement;
+    const area = el("textarea", { readonly: "", className: "offscreen" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    area.remove();
+    if (previous && previous.focus) previous.focus({ preventScroll: true });
+    return ok;
+  }
+
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch { /* refused: the old way */ }
+    }
+    return fallbackCopy(text);
+  }
+
+  function filename() {
+    const q = (lastParams && lastParams.get("q")) || "results";
+    const slug = q.normalize("NFKD").replace(/[^\w]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "results";
+    return `parasearch-${slug}.csv`;
+  }
+
   // -- events ------------------------------------------------------------------------------------
+  // A new search from the form's state (page 1), in the URL and the history.
+  function go(p) {
+    updateFilterCount(p);
+    const search = `?${p}`;
+    if (search !== window.location.search) window.history.pushState(null, "", search);
+    run(p);
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const p = paramsFromForm();
@@ -471,21 +801,93 @@
       input.focus();
       return;
     }
-    const search = `?${p}`;
-    if (search !== window.location.search) window.history.pushState(null, "", search);
-    run(p);
+    go(p);
   });
 
-  $("clear-filters").addEventListener("click", () => {
+  function clearFilters() {
     for (const f of FILTERS) $(f.el).value = "";
+    symbolEl.value = "";
     fromEl.value = "";
     toEl.value = "";
     const p = paramsFromForm();
     updateFilterCount(p);
-    if (p.get("q")) {
-      window.history.pushState(null, "", `?${p}`);
-      run(p);
-    }
+    if (p.get("q")) go(p);
+  }
+
+  $("clear-filters").addEventListener("click", clearFilters);
+  $("empty-clear").addEventListener("click", () => {
+    clearFilters();
+    $("output").focus();
+  });
+
+  $("retry").addEventListener("click", () => {
+    if (!lastParams) return;
+    $("output").focus();
+    run(lastParams);
+  });
+
+  moreButton.addEventListener("click", more);
+
+  // Sorting and grouping are part of the search (and its URL); grouping alone needs no new request.
+  sortEl.addEventListener("change", () => {
+    if (input.value.trim()) go(paramsFromForm());
+  });
+  groupEl.addEventListener("change", () => {
+    const p = paramsFromForm();
+    if (lastParams && lastParams.get("page")) p.set("page", lastParams.get("page"));
+    window.history.replaceState(null, "", `?${p}`);
+    shownSearch = window.location.search;
+    lastParams = p;
+    drawResults();
+  });
+
+  prefEl.addEventListener("change", () => {
+    try {
+      if (prefEl.value) window.localStorage.setItem(PREFERRED, prefEl.value);
+      else window.localStorage.removeItem(PREFERRED);
+    } catch { /* storage off: the choice lasts until the page is left */ }
+    drawResults();
+    announce(prefEl.value ? `Results will also link to their ${languageName(prefEl.value) || prefEl.value} version.`
+      : "No preferred language.");
+  });
+
+  resultsEl.addEventListener("click", (event) => {
+    const button = event.target.closest("button.more-from");
+    if (!button) return;
+    symbolEl.value = button.dataset.symbol;
+    $("filters").open = true;
+    go(paramsFromForm());
+    $("output").focus();
+  });
+
+  $("year-counts").addEventListener("click", (event) => {
+    const button = event.target.closest("button.year");
+    if (!button) return;
+    fromEl.value = button.dataset.year;
+    toEl.value = button.dataset.year;
+    go(paramsFromForm());
+  });
+
+  $("copy-all").addEventListener("click", async () => {
+    const text = shown.map(citationLine).join("\n");
+    announce(await copyText(text) ? `Copied ${plural(shown.length, "citation", "citations")}.`
+      : "Copying is blocked here; download the CSV instead.");
+  });
+
+  $("download-csv").addEventListener("click", () => {
+    const blob = new Blob(["\ufeff", resultsCsv(shown)], { type: "text/csv;charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: filename(), className: "offscreen" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+    announce(`Downloaded ${plural(shown.length, "result", "results")} as CSV.`);
+  });
+
+  $("q-example").addEventListener("click", (event) => {
+    input.value = event.currentTarget.dataset.query;
+    go(paramsFromForm());
   });
 
   window.addEventListener("popstate", () => {
@@ -496,19 +898,41 @@
     run(p);
   });
 
+  function fillPreferences(languages) {
+    const pref = preferredLanguage();
+    const codes = [...new Set([...languages, ...(pref ? [pref] : [])])];
+    for (const code of codes) ensureOption(prefEl, code, languageLabel(code));
+    prefEl.value = pref;
+  }
+
+  // The example in the search box's hint: a citation the index being served holds.
+  function showExample(example) {
+    const button = $("q-example");
+    if (!example || !example.query) {
+      button.hidden = true;
+      return;
+    }
+    $("q-example-text").textContent = "For example:";
+    button.textContent = example.query;
+    button.dataset.query = example.query;
+    button.setAttribute("aria-label", `Search for ${example.query}`);
+    button.hidden = false;
+  }
+
   async function loadFacets() {
     try {
       const res = await fetch("ui/facets", { headers: { Accept: "application/json" } });
       if (!res.ok) return;
       const facets = await res.json();
+      indexInfo = facets;
       for (const f of FILTERS) {
         const select = $(f.el);
         const chosen = select.value;
-        for (const value of facets[f.param] || []) {
-          ensureOption(select, value, f.param === "language" ? languageLabel(value) : value);
-        }
+        for (const value of facets[f.param] || []) ensureOption(select, value, optionLabel(f.param, value));
         select.value = chosen;
       }
+      fillPreferences(facets.language || []);
+      showExample(facets.example);
       if (facets.years) {
         const hint = `${facets.years[0]}–${facets.years[1]} in this index`;
         fromEl.placeholder = String(facets.years[0]);
@@ -517,12 +941,14 @@
       }
     } catch {
       /* the filters still work as free choices from the URL */
+      fillPreferences([]);
     }
   }
 
   const initial = new URLSearchParams(window.location.search);
   fillForm(initial);
-  loadFacets();
-  if (initial.get("q")) run(initial);
+  // The index's facts first (an empty result's reason uses them), then the search the URL names.
+  const ready = loadFacets();
+  if (initial.get("q")) ready.finally(() => run(initial));
   else input.focus();
 })();

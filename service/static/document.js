@@ -1,13 +1,26 @@
-/* parasearch document view: highlight the cited paragraph (#para-14), copy a citation with one click, and keep
- * the language switch's links at the paragraph the reader is at (the server cannot: it never sees the #para-14). */
+/* parasearch document view: highlight the cited paragraph (#para-14), copy a citation with one click (with the
+ * document's title, date and a link to the paragraph), keep the language switch's links at the paragraph the reader
+ * is at (the server cannot: it never sees the #para-14), say so when the paragraph asked for is not in the document,
+ * and point out the version in the reader's preferred language (chosen on the search page, kept in localStorage). */
 "use strict";
 
 (() => {
   const statusEl = document.getElementById("copy-status");
+  const head = document.getElementById("doc-head");
+  const notice = document.getElementById("para-notice");
+  const PREFERRED = "parasearch.language";
+
+  // Paragraphs scrolled to stop below the sticky header, not under it.
+  function fitHeader() {
+    if (head) document.documentElement.style.setProperty("--head-h", `${Math.ceil(head.offsetHeight)}px`);
+  }
+
+  function hashId() {
+    try { return decodeURIComponent(window.location.hash.slice(1)); } catch { return window.location.hash.slice(1); }
+  }
 
   function target() {
-    let id = "";
-    try { id = decodeURIComponent(window.location.hash.slice(1)); } catch { id = window.location.hash.slice(1); }
+    const id = hashId();
     if (!id) return null;
     // "#para-14" is the anchor; "#14" and "#preamble-3" are accepted too.
     const found = document.getElementById(id) || document.getElementById(`para-${id}`);
@@ -22,10 +35,24 @@
     }
   }
 
+  // A link to a paragraph the document does not have: say so, rather than silently showing the top.
+  function missingNotice(para) {
+    if (!notice) return;
+    const id = hashId();
+    const wanted = id.replace(/^para-/, "");
+    const missing = Boolean(id) && !para && document.querySelector(".paragraphs .para") !== null
+      && !document.getElementById(id);
+    notice.hidden = !missing;
+    notice.textContent = missing
+      ? `This document has no paragraph “${wanted}”: it is shown from the start. Its numbered paragraphs are `
+        + "marked in the margin." : "";
+  }
+
   function highlight(scroll) {
     for (const old of document.querySelectorAll(".para.cited")) old.classList.remove("cited");
     const para = target();
     updateVersionLinks(para);
+    missingNotice(para);
     if (!para) return;
     para.classList.add("cited");
     if (scroll) para.scrollIntoView({ block: "center" });
@@ -73,10 +100,18 @@
     field.select();
   }
 
+  // What the copy button copies: the citation, the document's title and date, and a link to the paragraph.
+  function citationText(button) {
+    const url = new URL(window.location.href);
+    url.hash = button.dataset.para ? `para-${encodeURIComponent(button.dataset.para)}` : "";
+    const about = [head && head.dataset.title, head && head.dataset.date].filter(Boolean).join(", ");
+    return `${button.dataset.citation}${about ? ` — ${about}` : ""}. ${url.href}`;
+  }
+
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button.copy");
     if (!button) return;
-    const text = button.dataset.citation;
+    const text = citationText(button);
     const label = button.textContent;
     if (await copy(text)) {
       button.textContent = "Copied";
@@ -100,6 +135,19 @@
     if (ref.origin === searchPage.origin && ref.pathname === searchPage.pathname && ref.search) back.href = ref.href;
   } catch { /* no referrer */ }
 
+  // The version in the reader's preferred language, when this is another: marked in the switch.
+  let preferred = null;
+  try { preferred = window.localStorage.getItem(PREFERRED); } catch { preferred = null; }
+  if (preferred) {
+    const link = document.querySelector(`nav.versions a.version[data-language="${CSS.escape(preferred)}"]`);
+    if (link) {
+      link.classList.add("preferred");
+      link.append(document.createTextNode(" (your language)"));
+    }
+  }
+
+  fitHeader();
+  window.addEventListener("resize", fitHeader);
   window.addEventListener("hashchange", () => highlight(true));
   highlight(true);
 })();
