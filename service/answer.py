@@ -50,15 +50,23 @@ Generative (when ``PARASEARCH_LLM_URL`` is set; see :mod:`service.llm`)
     answer text and shown without citations. Time-outs, HTTP errors, malformed replies and
     replies without a single backed sentence fall back to the extractive answer; ``method``
     says which answered (``"llm"``, ``"extractive"``, ``"extractive (llm failed: timeout)"``).
+
+Cancelling: :func:`answer_question` and :func:`stream_answer` take ``cancel``, a :class:`threading.Event` the
+HTTP routes set when the client goes away. It is checked between the stages (retrieval, the model, the
+extractive answer) and, through :mod:`service.llm`, after every piece of the model's reply: the work stops with
+:class:`~service.llm.Cancelled` (the model's connection closed), which is not a model failure, so no extractive
+answer is computed for nobody.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +76,7 @@ from parasearch.analysis import terms
 from parasearch.config import env_float
 from service.confidence import calibration_of, lead_probability, state_of
 from service.lists import LIST_K, ListItem, is_list_question, list_items
-from service.llm import LLMClient, LLMError
+from service.llm import LLMClient, LLMError, check_cancel
 from service.search import Filters, Hit, SearchEngine, SearchOutcome
 
 NOT_FOUND_TEXT = "The documents do not contain an answer to this question."
@@ -158,7 +166,6 @@ ITEM_LABEL = re.compile(
 _END = re.compile(r"([.!?]+)[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z\u00C0-\u00DE])")
 # In-line enumerations: before "(b) " or "and (c) " that follows ";" or ":".
 _ITEM_BREAK = re.compile(r"(?<=[;:])\s+(?=(?:(?:and|or) )?\((?:[a-z]{1,2}|[ivxlc]{1,6})\)\s)")
-_WORD_BEFORE = re.compile(r"(\S+)$")
 _DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
 
 
@@ -177,11 +184,22 @@ class Span:
         return f"{self.lead} {self.text}" if self.lead else self.text
 
 
+def _word_before(text: str, dot: int) -> str:
+    """The run of non-space characters that ends at ``dot`` (as ``(\\S+)$`` matches ``text[:dot]``, a final
+    newline aside), found by walking back from ``dot``: searching ``text[:dot]`` from its start made
+    :func:`split_sentences` quadratic in the length of the text."""
+    end = dot - 1 if dot > 0 and text[dot - 1] == "\n" else dot  # `$` also matches before a final newline
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
+
+
 def _closes_abbreviation(text: str, dot: int) -> bool:
-    m = _WORD_BEFORE.search(text, 0, dot)
-    if not m:
+    word_before = _word_before(text, dot)
+    if not word_before:
         return False
-    raw = m.group(1).lstrip("(\"'\u201c\u2018[")
+    raw = word_before.lstrip("(\"'\u201c\u2018[")
     word = raw.lower()
     return word in ABBREVIATIONS or bool(_DOTTED.fullmatch(word)) or (len(raw) == 1 and raw.isalpha())
 
@@ -581,13 +599,15 @@ def split_reply(text: str) -> list[str]:
     return [s.text for s in split_sentences(normalize_reply(text)) if _MARKER.sub("", s.text).strip(" .")]
 
 
-def generative_answer(engine: SearchEngine, outcome: SearchOutcome, client: LLMClient) -> Answer:
-    """The model's answer, citations mapped and checked; raises :class:`LLMError` when unusable."""
+def generative_answer(engine: SearchEngine, outcome: SearchOutcome, client: LLMClient, *,
+                      cancel: threading.Event | None = None) -> Answer:
+    """The model's answer, citations mapped and checked; raises :class:`LLMError` when unusable,
+    :class:`~service.llm.Cancelled` once ``cancel`` is set."""
     t0 = time.perf_counter()
     prompt = build_prompt(outcome.query, outcome.hits, client.config.token_budget)
     if not prompt.passages:
         raise LLMError("no passages fit the token budget")
-    reply = client.complete(prompt.messages)
+    reply = client.complete(prompt.messages, cancel=cancel)
     if not reply.strip():
         raise LLMError("malformed reply", "empty answer")
     if _NOT_FOUND.match(reply.strip()):
@@ -610,17 +630,23 @@ def fallback_method(exc: LLMError) -> str:
 
 def answer_question(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mode: str = "hybrid",
                     filters: Filters | None = None, llm: LLMClient | None = None,
-                    threshold: float | None = None) -> Answer:
-    """Retrieve, then answer with the model when one is configured, else (or on failure) extractively."""
+                    threshold: float | None = None, cancel: threading.Event | None = None) -> Answer:
+    """Retrieve, then answer with the model when one is configured, else (or on failure) extractively.
+
+    Raises :class:`~service.llm.Cancelled` once ``cancel`` is set (checked between the stages and while the
+    model's reply is read)."""
     t0 = time.perf_counter()
+    check_cancel(cancel)
     outcome = retrieve(engine, question, k=k, mode=mode, filters=filters)
+    check_cancel(cancel)
     ans: Answer | None = None
     method = "extractive"
     if llm is not None and outcome.hits:
         try:
-            ans = generative_answer(engine, outcome, llm)
+            ans = generative_answer(engine, outcome, llm, cancel=cancel)
         except LLMError as exc:
             method = fallback_method(exc)
+    check_cancel(cancel)
     if ans is None:
         ans = extractive_answer(engine, outcome, threshold=threshold, method=method)
     settle(engine, ans)
@@ -675,7 +701,7 @@ def _extractive_events(engine: SearchEngine, outcome: SearchOutcome, method: str
 
 def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mode: str = "hybrid",
                   filters: Filters | None = None, llm: LLMClient | None = None,
-                  threshold: float | None = None) -> Iterator[Event]:
+                  threshold: float | None = None, cancel: threading.Event | None = None) -> Iterator[Event]:
     """The answer as events: ``passages``, then ``text`` and ``citation`` per sentence, then ``done``.
 
     With a model, each sentence is checked and sent as soon as the model has finished it
@@ -683,10 +709,15 @@ def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mod
     before anything was sent, the extractive answer is sent instead; if it fails midway, a
     ``reset`` event tells the client to drop what it has shown, and the extractive answer
     follows. ``done`` always carries the complete answer, citations included.
+
+    Once ``cancel`` is set the events stop with :class:`~service.llm.Cancelled`; closing the iterator closes the
+    model's stream too.
     """
     t0 = time.perf_counter()
+    check_cancel(cancel)
     outcome = retrieve(engine, question, k=k, mode=mode, filters=filters)
     yield "passages", outcome
+    check_cancel(cancel)
     if llm is None or not outcome.hits:
         yield from _extractive_events(engine, outcome, "extractive", threshold, t0)
         return
@@ -709,15 +740,16 @@ def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mod
                     sent_any = True
                     yield from _sentence_events(len(sentences) - 1, s)
 
-        for piece in llm.stream(prompt.messages):
-            reply += piece
-            buffer = normalize_reply(buffer + piece)
-            segs = split_sentences(buffer)
-            # A sentence is complete once the next one has begun with words (not just markers).
-            if len(segs) >= 2 and _MARKER.sub("", segs[-1].text).strip(" ."):
-                done_raw = [s.text for s in segs[:-1] if _MARKER.sub("", s.text).strip(" .")]
-                buffer = buffer[segs[-1].start:]
-                yield from finish(done_raw)
+        with closing(llm.stream(prompt.messages, cancel=cancel)) as pieces:  # closed: the connection too
+            for piece in pieces:
+                reply += piece
+                buffer = normalize_reply(buffer + piece)
+                segs = split_sentences(buffer)
+                # A sentence is complete once the next one has begun with words (not just markers).
+                if len(segs) >= 2 and _MARKER.sub("", segs[-1].text).strip(" ."):
+                    done_raw = [s.text for s in segs[:-1] if _MARKER.sub("", s.text).strip(" .")]
+                    buffer = buffer[segs[-1].start:]
+                    yield from finish(done_raw)
         if not reply.strip():
             raise LLMError("malformed reply", "empty answer")
         if _NOT_FOUND.match(reply.strip()):
@@ -729,6 +761,7 @@ def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mod
         if not sent_any:
             raise LLMError("no backed citations")
     except LLMError as exc:
+        check_cancel(cancel)
         if sent_any:
             yield "reset", {"reason": exc.reason}
         yield from _extractive_events(engine, outcome, fallback_method(exc), threshold, t0)

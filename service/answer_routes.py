@@ -3,23 +3,35 @@
 Included by :func:`service.app.register_routes`. The language model, when
 ``PARASEARCH_LLM_URL`` is set, is configured once per app on first use
 (``app.state.llm``; tests may set it directly).
+
+Both routes are limited (:mod:`service.limits`: a rate per client, a number of answers computed at once; 429
+with ``Retry-After`` past either) and stop working for a client that has gone: the answer is computed in a
+worker thread with a cancel event, set as soon as the client's disconnect is seen, which the answer code checks
+between its stages and after every piece of the model's reply (the model's connection is then closed). The slot
+is given back at once; for the stream, when the stream ends or the client goes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
-from typing import Annotated, Any
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from service.answer import Answer, AnswerCitation, answer_question, stream_answer
-from service.auth import search_access
+from service.auth import key_store, presented_key, search_access
 from service.confidence import Calibration, calibration_of
 from service.deps import Engine, to_response, version_links
+from service.limits import Refused, Slot, client_id, limits_of
 from service.lists import ListItem
-from service.llm import LLMClient, LLMConfig
+from service.llm import Cancelled, LLMClient, LLMConfig
+from service.metrics import ANSWERS_IN_PROGRESS, RATE_LIMITED
 from service.models import (
     AnswerCitationOut,
     AnswerRequest,
@@ -56,6 +68,83 @@ def get_llm(request: Request) -> LLMClient | None:
 
 
 Llm = Annotated[LLMClient | None, Depends(get_llm)]
+
+T = TypeVar("T")
+DISCONNECTED_STATUS = 499  # logged for an answer whose client went away (nothing is sent)
+LIMITED = {429: {"description": "Too many answers: this client's rate (`PARASEARCH_ANSWER_RATE`, "
+                                "`PARASEARCH_ANSWER_BURST`) or the answers computed at once "
+                                "(`PARASEARCH_ANSWER_CONCURRENCY`, waited for `PARASEARCH_ANSWER_QUEUE_SECONDS`). "
+                                "`Retry-After` says in how many seconds to retry; `detail` names the setting.",
+                 "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+                 "content": {"application/json": {"example": {"detail": "too many answers from this client: "
+                                                                         "PARASEARCH_ANSWER_RATE=60 per minute "
+                                                                         "(burst PARASEARCH_ANSWER_BURST=30); "
+                                                                         "retry in 1 s"}}}}}
+
+
+def _key_name(request: Request, key: str | None) -> str | None:
+    """The name of the API key the request carries, when the key file knows it (search_access has looked it up
+    when keys are required); an unknown key is no identity: the client is then its address."""
+    name = getattr(request.state, "api_key", None)
+    if name or not key:
+        return name
+    try:
+        store = key_store(request)
+        found = store.lookup(key) if store is not None else None
+    except Exception:  # noqa: BLE001 (an unreadable key file: count by address)
+        return None
+    return found.name if found is not None else None
+
+
+PresentedKey = Annotated[str | None, Depends(presented_key)]
+
+
+async def admit(request: Request, key: str | None) -> Slot:
+    """A slot for one answer within the limits (:mod:`service.limits`), or 429 with ``Retry-After``. Asked for
+    once the request is known to be valid, so that a malformed request (422, 400) costs the client nothing."""
+    limits = limits_of(request.app.state)
+    client = client_id(_key_name(request, key), request.client.host if request.client else None)
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    try:
+        slot = await limits.admit(client)
+    except Refused as exc:
+        RATE_LIMITED.labels(route=route, reason=exc.reason).inc()
+        raise HTTPException(429, exc.detail, headers={"Retry-After": str(exc.retry_after)}) from None
+    ANSWERS_IN_PROGRESS.inc()
+    slot.on_release(ANSWERS_IN_PROGRESS.dec)
+    return slot
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Return once the client has gone (its body is read: the next message is ``http.disconnect``)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+        await asyncio.sleep(0.05)  # not a disconnect (a server that repeats empty bodies): look again soon
+
+
+async def _unless_disconnected(request: Request, cancel: threading.Event, work: Callable[[], T]) -> T | None:
+    """``work()`` in a worker thread; None, with ``cancel`` set, as soon as the client disconnects (the thread
+    then stops at its next check of ``cancel``; its result is dropped)."""
+    async def run() -> T:
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+
+    task = asyncio.ensure_future(run())
+    watch = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            cancel.set()
+            task.cancel()
+        watch.cancel()
+    if task.cancelled():
+        return None
+    try:
+        return task.result()
+    except Cancelled:
+        return None
 
 
 def _filters(req: AnswerRequest) -> Filters | None:
@@ -110,9 +199,19 @@ def to_answer_response(ans: Answer, root: str = "", calibration: Calibration | N
              summary="A short answer, every sentence cited to a paragraph that backs it",
              description="Each citation names the language version it quotes (`language`, `url`) and the other "
                          "languages the document is indexed in (`versions`). The answer quotes the question's "
-                         "language version of a paragraph when it is indexed: the same citation in any language.")
-def answer(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> AnswerResponse:
-    ans = answer_question(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
+                         "language version of a paragraph when it is indexed: the same citation in any language.",
+             responses=LIMITED)
+async def answer(engine: Engine, llm: Llm, req: AnswerRequest, request: Request, key: PresentedKey) -> Any:
+    question = _question(req)
+    cancel = threading.Event()
+    slot = await admit(request, key)
+    try:
+        ans = await _unless_disconnected(request, cancel, lambda: answer_question(
+            engine, question, k=req.k, mode=req.mode, filters=_filters(req), llm=llm, cancel=cancel))
+    finally:
+        slot.release()  # at once, also when the client has gone and the thread is still winding down
+    if ans is None:
+        return Response(status_code=DISCONNECTED_STATUS)  # nobody reads it
     record_answer(ans)  # /metrics: answer latency
     return to_answer_response(ans, root_path(request), calibration_of(engine))
 
@@ -135,19 +234,83 @@ def _encode(event: str, data: Any, root: str = "", calibration: Calibration | No
     return _sse(event, data)
 
 
+class _Events:
+    """The answer's events, each computed in a worker thread; :meth:`stop` sets the cancel event and closes the
+    generator (at once when no event is being computed, else the thread closes it when it sees the event)."""
+
+    def __init__(self, events: Iterator[Any], cancel: threading.Event) -> None:
+        self.events = events
+        self.cancel = cancel
+        self._lock = threading.Lock()
+
+    def step(self) -> Any | None:
+        """The next event, or None at the end (or once cancelled)."""
+        with self._lock:
+            try:
+                if self.cancel.is_set():
+                    return None
+                return next(self.events)
+            except (StopIteration, Cancelled):
+                return None
+            finally:
+                if self.cancel.is_set():
+                    self.events.close()
+
+    def stop(self) -> None:
+        self.cancel.set()
+        if self._lock.acquire(blocking=False):
+            try:
+                self.events.close()
+            finally:
+                self._lock.release()
+
+
+class _SlotStreamingResponse(StreamingResponse):
+    """A streamed response that gives its answer slot back, and stops its events, when it ends: finished, failed
+    or cut off by the client's disconnect (Starlette listens for it while streaming)."""
+
+    def __init__(self, events: _Events, slot: Slot, content: AsyncIterator[str], **kw: Any) -> None:
+        super().__init__(content, **kw)
+        self._events = events
+        self._slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._events.stop()
+            self._slot.release()
+
+
 @router.post("/answer/stream", summary="The answer as server-sent events", description=STREAM_DESCRIPTION,
              response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}})
-def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request) -> StreamingResponse:
-    events = stream_answer(engine, _question(req), k=req.k, mode=req.mode, filters=_filters(req), llm=llm)
-    first = next(events)  # retrieval runs here, so a bad request is a 400, not a broken stream
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}, **LIMITED})
+async def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: Request, key: PresentedKey) -> Any:
+    question = _question(req)
+    cancel = threading.Event()
+    events = _Events(stream_answer(engine, question, k=req.k, mode=req.mode, filters=_filters(req), llm=llm,
+                                   cancel=cancel), cancel)
+    slot = await admit(request, key)
+    try:
+        # retrieval runs here, so a bad request is a 400, not a broken stream
+        first = await _unless_disconnected(request, cancel, events.step)
+    except BaseException:
+        events.stop()
+        slot.release()
+        raise
+    if first is None:
+        events.stop()
+        slot.release()
+        return Response(status_code=DISCONNECTED_STATUS)
     root = root_path(request)
     calibration = calibration_of(engine)
 
-    def body() -> Iterator[str]:
-        yield _encode(*first, root, calibration)
-        for event in events:
+    async def body() -> AsyncIterator[str]:
+        event = first
+        while event is not None:
             yield _encode(*event, root, calibration)
+            event = await anyio.to_thread.run_sync(events.step, abandon_on_cancel=True)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # the slot is released by the response, when the stream ends or the client goes
+    return _SlotStreamingResponse(events, slot, body(), media_type="text/event-stream",
+                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

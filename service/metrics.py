@@ -17,8 +17,11 @@ REQUESTS = Counter("parasearch_requests_total", "HTTP requests by route template
 REQUEST_SECONDS = Histogram("parasearch_request_seconds", "HTTP request latency by route template",
                             ["route", "method"], buckets=LATENCY_BUCKETS, registry=REGISTRY)
 RATE_LIMITED = Counter("parasearch_rate_limited_total",
-                       "Requests refused with 429 by a rate limit or a concurrency cap", ["route", "reason"],
-                       registry=REGISTRY)
+                       "Requests refused with 429 by a rate limit or a concurrency cap (service/limits.py), by "
+                       "route template and reason (rate, concurrency)", ["route", "reason"], registry=REGISTRY)
+ANSWERS_IN_PROGRESS = Gauge("parasearch_answers_in_progress",
+                            "Answers being computed now (POST /answer and /answer/stream; each holds one of "
+                            "PARASEARCH_ANSWER_CONCURRENCY slots)", registry=REGISTRY)
 GENERATION_SWITCHES = Counter("parasearch_generation_switches_total",
                               "Times the service switched to a newly published index generation", registry=REGISTRY)
 INDEX_DOCUMENTS = Gauge("parasearch_index_documents", "Documents in the index generation being served",
