@@ -268,13 +268,14 @@ def build_index(
     report = BuildReport(index_dir=Path(index_dir))
     t0 = time.perf_counter()
     parse_cache = None
-    if options.get("use_cache", True):
-        parse_cache = ParseCache(options.get("cache_path") or default_cache_path(Path(index_dir)))
-    try:
-        docs = _parse_all([Path(p) for p in paths], report, progress, parse_cache)
-    finally:
-        if parse_cache:
-            parse_cache.close()
+    with indexfiles.space_errors(Path(index_dir)):  # the parse cache beside the index is written as files are read
+        if options.get("use_cache", True):
+            parse_cache = ParseCache(options.get("cache_path") or default_cache_path(Path(index_dir)))
+        try:
+            docs = _parse_all([Path(p) for p in paths], report, progress, parse_cache)
+        finally:
+            if parse_cache:
+                parse_cache.close()
     report.seconds["read"] = time.perf_counter() - t0
     return build_from_documents(docs, index_dir, report=report, progress=progress, **options)
 
@@ -313,12 +314,14 @@ def build_from_documents(
     encoders = encoder if isinstance(encoder, list) else [encoder] if encoder is not None else \
         load_encoders(model, backend)
     texts = [p.text for p in paragraphs]
-    n_tokens, arms = embed_arms(encoders, texts, cache_path or default_cache_path(index_dir) if use_cache else None,
-                                report, batch_size=batch_size, progress=progress)
-
-    t0 = time.perf_counter()
-    with indexfiles.writer(index_dir):  # one writer at a time; removes what a killed one left
-        _write_generation(index_dir, docs, texts, arms, encoders, n_tokens, index_type, report, t0)
+    # Out of space (the embedding cache, the new generation): a NoSpaceError that says so; the index is unchanged
+    with indexfiles.space_errors(index_dir):
+        n_tokens, arms = embed_arms(encoders, texts,
+                                    cache_path or default_cache_path(index_dir) if use_cache else None,
+                                    report, batch_size=batch_size, progress=progress)
+        t0 = time.perf_counter()
+        with indexfiles.writer(index_dir):  # one writer at a time; removes what a killed one left
+            _write_generation(index_dir, docs, texts, arms, encoders, n_tokens, index_type, report, t0)
     report.published = True
     return report
 

@@ -137,7 +137,7 @@ def update_index(
         dup = next(k for k in keys if keys.count(k) > 1)
         raise UpdateError(f"the change adds {dup[0]} ({dup[1]}) twice")
     t_start = time.perf_counter()
-    with indexfiles.writer(index_dir):
+    with indexfiles.space_errors(index_dir), indexfiles.writer(index_dir):  # out of space: NoSpaceError, unchanged
         base = indexfiles.current_generation(index_dir)
         manifest = json.loads((base / indexfiles.MANIFEST).read_text())
         if manifest.get("format") != indexfiles.FORMAT_VERSION:
@@ -354,12 +354,13 @@ def add_paths(paths: list[Path], index_dir: Path, *, backend: str | None = None,
 
     build = BuildReport(index_dir=Path(index_dir))
     t0 = time.perf_counter()
-    cache = ParseCache(cache_path or default_cache_path(Path(index_dir))) if use_cache else None
-    try:
-        docs = _parse_all([Path(p) for p in paths], build, progress, cache)
-    finally:
-        if cache:
-            cache.close()
+    with indexfiles.space_errors(Path(index_dir)):
+        cache = ParseCache(cache_path or default_cache_path(Path(index_dir))) if use_cache else None
+        try:
+            docs = _parse_all([Path(p) for p in paths], build, progress, cache)
+        finally:
+            if cache:
+                cache.close()
     report = UpdateReport(index_dir=Path(index_dir), problems=build.problems)
     report.seconds["parse"] = time.perf_counter() - t0
     if not docs:

@@ -28,14 +28,19 @@ def _filters(args):
 
 def cmd_index(args) -> int:
     from indexer.build import build_index
+    from parasearch.indexfiles import IndexError_
 
     if args.add:
         return _update(lambda: _add(args))
-    report = build_index(
-        args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
-        cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
-        progress=not args.quiet,
-    )
+    try:
+        report = build_index(
+            args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
+            cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+    except IndexError_ as exc:  # out of space, a lock that cannot be taken: the previous index is unchanged
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
     print(report.summary(), file=sys.stderr)
     return 0 if report.published else 1
 

@@ -31,10 +31,13 @@ Key files and other state beside the generations (``keys.json``) are never touch
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import resource
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -91,6 +94,90 @@ CREATE INDEX paragraphs_text_key ON paragraphs(text_key);
 
 class IndexError_(Exception):
     """The index directory is missing, incomplete or incompatible; the message says why."""
+
+
+class WriteError(IndexError_):
+    """A build or update could not write the new generation (an I/O error): nothing was published, the current
+    generation is unchanged, and the partly written one was removed."""
+
+
+class NoSpaceError(WriteError):
+    """A :class:`WriteError` for want of space: a full disk, a quota, a limit on the size of a file."""
+
+
+# ENOSPC: the disk is full; EDQUOT: the user's quota is; EFBIG: a file passed the process's size limit (ulimit -f)
+_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_SPACE_WORDS = tuple(os.strerror(e) for e in sorted(_SPACE_ERRNOS))  # FAISS reports a failed fwrite in words
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether ``exc`` says a write failed for want of space: an ``OSError`` (numpy, files), SQLite's
+    ``SQLITE_FULL``, or FAISS's write error (a ``RuntimeError`` naming the C library's reason)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _SPACE_ERRNOS
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        # SQLite says SQLITE_FULL for ENOSPC, but only "disk I/O error" for a write past the file size limit
+        return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc) or (_sqlite_io_error(exc) and _size_limited())
+    if isinstance(exc, RuntimeError):
+        return any(words in str(exc) for words in _SPACE_WORDS)
+    return False
+
+
+def _sqlite_io_error(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == 10
+
+
+def _size_limited() -> bool:
+    """Whether this process has a limit on the size of the files it writes (``ulimit -f``)."""
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+
+
+def _space_reason(exc: BaseException) -> str:
+    """What ran out, in words: the C library's reason (FAISS names it inside a long message), or SQLite's."""
+    if isinstance(exc, OSError) and exc.errno in _SPACE_ERRNOS:
+        code = exc.errno
+    elif _sqlite_io_error(exc) and _size_limited():
+        code = errno.EFBIG
+    else:
+        code = next((e for e in sorted(_SPACE_ERRNOS) if os.strerror(e) in str(exc)), None)
+    if code == errno.EFBIG:
+        return f"{os.strerror(code)}: a limit on the size of a file (ulimit -f)"
+    if code is not None:
+        return os.strerror(code)
+    return str(exc).strip().splitlines()[-1][:200]
+
+
+def _free_space(path: Path) -> str:
+    for p in (path, *path.parents):
+        if p.exists():
+            with contextlib.suppress(OSError):
+                return f"{shutil.disk_usage(p).free / 1e6:,.1f} MB free there"
+            break
+    return "free space unknown"
+
+
+@contextlib.contextmanager
+def space_errors(index_dir: Path) -> Iterator[None]:
+    """Turn running out of space while building or updating ``index_dir`` into a :class:`NoSpaceError` that
+    says so, and another I/O error (``OSError``, SQLite's disk I/O error) into a :class:`WriteError`, instead of
+    a traceback from whichever library was writing. The writer's own ``except`` has already
+    removed its ``gen-*.tmp``; nothing else is touched."""
+    try:
+        yield
+    except IndexError_:
+        raise
+    except Exception as exc:
+        if not out_of_space(exc):
+            if isinstance(exc, OSError | sqlite3.OperationalError) and (
+                    _sqlite_io_error(exc) or isinstance(exc, OSError) and exc.errno is not None):
+                raise WriteError(f"could not write the index at {index_dir} ({exc}): nothing was published and "
+                                 "the current index is unchanged") from exc
+            raise
+        raise NoSpaceError(
+            f"out of space writing the index at {index_dir} ({_space_reason(exc)}; "
+            f"{_free_space(Path(index_dir))}): nothing was published and the current index is unchanged; free "
+            f"some space (a new generation takes about as much as the current one) and run again") from exc
 
 
 def current_generation(index_dir: Path) -> Path:

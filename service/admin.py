@@ -86,6 +86,10 @@ def _publish(holder: EngineHolder, started: float, **change) -> ChangeOut:
             report: UpdateReport = update_index(holder.index_dir, encoders=engine.encoders, **change)
         except UpdateError as exc:
             raise HTTPException(404 if str(exc).startswith("no document") else 409, str(exc)) from None
+        except indexfiles.WriteError as exc:  # out of space, an I/O error: nothing published
+            raise HTTPException(507, str(exc)) from None
+        except indexfiles.IndexError_ as exc:
+            raise HTTPException(409, str(exc)) from None
         except OSError as exc:
             raise HTTPException(507, f"the index could not be written ({exc.strerror or exc}); "
                                      "the current generation is unchanged") from None

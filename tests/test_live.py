@@ -102,6 +102,25 @@ def test_bad_upload_is_422_and_publishes_nothing(live, name, text, meta, reason)
     assert httpx.get(f"{live.url}/health").json()["generation"] == before
 
 
+def test_upload_out_of_space_is_507_with_the_reason(live):
+    """A write that fails for want of space (here a file size limit, set for the moment of the upload) is a 507
+    saying so, not a 500; nothing is published, no ``gen-*.tmp`` is left, and the same upload works again."""
+    import resource
+
+    before = indexfiles.current_name(live.idx)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))  # Python ignores SIGXFSZ: writes get EFBIG
+    try:
+        r = upload(live)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert r.status_code == 507, r.text
+    assert "out of space" in r.json()["detail"] and "unchanged" in r.json()["detail"]
+    assert indexfiles.current_name(live.idx) == before and not list(live.idx.glob("gen-*.tmp"))
+    assert httpx.get(f"{live.url}/health").json()["generation"] == before
+    assert upload(live).status_code == 201
+
+
 def test_follows_a_generation_published_by_another_process(live, encoder):
     """An update from the CLI (another writer) is noticed by the watcher and switched to without a restart."""
     from indexer.build import BuildReport, _parse_all

@@ -26,6 +26,16 @@ SUFFIXES = {
 
 MANIFEST_FIELDS = ("symbol", "title", "date", "body", "type", "language")
 
+MAX_FILE_BYTES_ENV = "PARASEARCH_MAX_FILE_BYTES"
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the largest UN reports run to a few MB as PDF, well under 1 MB as text
+
+
+def max_file_bytes() -> int:
+    """The largest file a reader is given (``PARASEARCH_MAX_FILE_BYTES``, default 50 MiB; 0: no limit)."""
+    from parasearch.config import env_float
+
+    return int(env_float(MAX_FILE_BYTES_ENV, DEFAULT_MAX_FILE_BYTES))
+
 
 def read_utf8(path: Path, what: str) -> str:
     """The text of ``path`` (a BOM dropped), or a DocumentError naming ``what`` could not be read."""
@@ -46,6 +56,10 @@ def _check_not_empty_or_binary(path: Path, kind: str) -> None:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
     if size == 0:
         raise DocumentError("empty file")
+    limit = max_file_bytes()
+    if limit and size > limit:
+        raise DocumentError(f"file of {size / 2**20:,.1f} MiB is larger than {MAX_FILE_BYTES_ENV}="
+                            f"{limit} bytes ({limit / 2**20:,.1f} MiB); not read")
     if kind in ("markdown", "plaintext", "akn"):
         head = path.read_bytes()[:8192]
         if b"\x00" in head:
@@ -74,6 +88,10 @@ def read_document(path: Path, meta: dict | None = None) -> ParsedDocument:
         from indexer.readers import docx as reader
     else:
         from indexer.readers import akn as reader
+    for key in MANIFEST_FIELDS:  # checked before reading: a bad value must not surface after the embedding
+        value = (meta or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            raise DocumentError(f"metadata {key!r} must be text, not {type(value).__name__}")
     parsed = reader.read(path)
     for key in MANIFEST_FIELDS:
         value = (meta or {}).get(key)
