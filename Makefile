@@ -13,10 +13,11 @@ index: setup
 run: index
 	.venv/bin/parasearch serve --index $(INDEX) --port $(PORT)
 
+# One line per test file as it runs (with the share done), then the slowest tests: the suite takes minutes.
 test:
 	./scripts/setup.sh --browser
 	.venv/bin/ruff check .
-	.venv/bin/pytest -q
+	.venv/bin/pytest --durations=5
 
 lint:
 	.venv/bin/ruff check .

@@ -41,10 +41,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from eval.metrics import mean
 from eval.questions import QuestionSet, para_key
+from parasearch.progress import progress_bar
 
 AnswerFn = Callable[[str], Any]
 MODULES = ("service.answer", "service.answers", "service.ask")
@@ -136,7 +136,7 @@ def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True)
     per_question: dict[str, dict] = {}
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
-    for q in tqdm(qset.questions, desc=f"{qset.name} answers", unit="q", disable=not progress):
+    for q in progress_bar(qset.questions, desc=f"{qset.name} answers", unit="q", disable=not progress):
         t_q = time.perf_counter()
         try:
             out = answer(q.query)

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from eval import metrics as M
 from eval.questions import QuestionSet, para_key
+from parasearch.progress import progress_bar
 from parasearch.types import normalize_symbol
 from service.search import DENSE_WEIGHT, fuse_convex
 
@@ -47,7 +47,7 @@ class Lists:
 def candidate_lists(engine, qset: QuestionSet, k: int, *, progress: bool = True) -> dict[str, Lists]:
     n = max(100, 3 * k)
     out: dict[str, Lists] = {}
-    for q in tqdm(qset.questions, desc=f"{qset.name} candidates", unit="q", disable=not progress):
+    for q in progress_bar(qset.questions, desc=f"{qset.name} candidates", unit="q", disable=not progress):
         out[q.id] = Lists(engine.dense(q.query, n, None), engine.bm25(q.query, n, None))
     return out
 

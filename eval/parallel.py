@@ -33,10 +33,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tqdm import tqdm
-
 from eval.questions import Gold, Question, QuestionSet, para_key
 from eval.retrieve import ModeRun, retrieve
+from parasearch.progress import progress_bar
 
 DEFAULT_LANGUAGES = ("ar", "zh", "fr", "ru", "es")
 DEFAULT_TARGET = "en"
@@ -219,7 +218,8 @@ def retrieve_batched(qset: QuestionSet, searcher, modes: list[str], k: int, *, b
     info: dict = {"batched": batched, "how": "SearchEngine.embed_queries" if batched else "one query at a time",
                   "embed_seconds": 0.0}
     batch = max(1, min(batch, getattr(S, "QUERY_CACHE_SIZE", 1024) // 2))
-    bar = tqdm(total=len(qset.questions), desc=f"{qset.name} ({', '.join(modes)})", unit="q", disable=not progress)
+    bar = progress_bar(total=len(qset.questions), desc=f"{qset.name} ({', '.join(modes)})", unit="q",
+                       disable=not progress)
     for start in range(0, len(qset.questions), batch):
         chunk = qset.questions[start:start + batch]
         if batched:

@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tqdm import tqdm
-
 from eval.metrics import Slot
 from eval.questions import QuestionSet, para_key
+from parasearch.progress import progress_bar
 from parasearch.types import normalize_symbol
 
 Result = tuple[tuple[str, str], ...]  # (symbol, para) shown first, then also_in
@@ -134,7 +133,7 @@ def retrieve(qset: QuestionSet, searcher: Searcher, modes: list[str], k: int, *,
     if searcher.max_k is not None:
         depth = min(depth, searcher.max_k)
     runs = {m: ModeRun(m) for m in modes}
-    bar = tqdm(qset.questions, desc=f"{qset.name} ({', '.join(modes)})", unit="q", disable=not progress)
+    bar = progress_bar(qset.questions, desc=f"{qset.name} ({', '.join(modes)})", unit="q", disable=not progress)
     for q in bar:
         own = normalize_symbol(q.id) if qset.ignore_identical_ids else None
         for mode in modes:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from indexer.cache import EmbeddingCache, ParseCache, embed_sorted, prepare_with_cache
 from indexer.corpus import Problem, discover
@@ -25,6 +24,7 @@ from indexer.readers import read_document
 from parasearch import indexfiles
 from parasearch.analysis import ANALYSIS_VERSION, terms
 from parasearch.digest import file_sha256
+from parasearch.progress import progress_bar
 from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
@@ -81,7 +81,7 @@ def _parse_all(paths: list[Path], report: BuildReport, progress: bool,
     docs: list[tuple[ParsedDocument, str]] = []
     seen_hash: dict[str, str] = {}
     seen_symbol: dict[tuple[str, str], str] = {}
-    bar = tqdm(sources, desc="Reading", unit="doc", disable=not progress)
+    bar = progress_bar(sources, desc="Reading", unit="doc", disable=not progress)
     for src in bar:
         try:
             digest = file_sha256(src.path)

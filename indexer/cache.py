@@ -185,12 +185,12 @@ def embed_sorted(encoder, texts: list[str], cache: EmbeddingCache | None, *, bat
 
     Returns the vectors in the order of ``texts`` and how many were embedded now (not from the cache).
     """
-    from tqdm import tqdm
+    from parasearch.progress import progress_bar
 
     order = np.argsort([len(t) for t in texts], kind="stable")
     vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     fresh_total = 0
-    with tqdm(total=len(texts), desc="Embedding", unit="para", disable=not progress, smoothing=0.1) as bar:
+    with progress_bar(total=len(texts), desc="Embedding", unit="para", disable=not progress, smoothing=0.1) as bar:
         for start in range(0, len(order), EMBED_CHUNK):
             idx = order[start : start + EMBED_CHUNK]
             vectors[idx], fresh = embed_with_cache(encoder, [texts[i] for i in idx], cache, batch_size=batch_size)

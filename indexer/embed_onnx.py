@@ -306,9 +306,9 @@ class OnnxEncoder:
         order = np.argsort(lengths, kind="stable")
         bar = None
         if progress:
-            from tqdm import tqdm
+            from parasearch.progress import progress_bar
 
-            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+            bar = progress_bar(total=len(texts), desc="Embedding", unit="text")
         cap = max(1, int(batch_size))
         start = 0
         while start < len(order):
