@@ -286,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         "change_ms": percentiles([c["wall_ms"] for c in changes if "wall_ms" in c]),
         "rss_mb": {"second_minute_median": statistics.median(second) if second else None,
                    "last_minute_median": statistics.median(last) if last else None,
-                   "max": max((r for _, r in samples), default=None), "samples": len(samples)},
+                   "max": max((r for _, r in samples), default=None), "samples": len(samples),
+                   "median_by_minute": [round(statistics.median(ms), 1) for minute in range(int(elapsed // 60) + 1)
+                                        if (ms := [r for t, r in samples if minute * 60 <= t < (minute + 1) * 60])]},
         "load_avg_end": load_avg(),
     })
     text = json.dumps(out, indent=1)

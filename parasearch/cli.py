@@ -120,6 +120,9 @@ def cmd_serve(args) -> int:
         return 2
     logging.config.dictConfig(config)
     log = logging.getLogger("parasearch")
+    from service.memory import limit_arenas
+
+    limit_arenas()  # before the request threads: a flat resident size across reloads and updates
     try:  # load before serving, so a missing or incompatible index is a message, not a traceback
         engine = load_engine(args.index, model=args.model)
     except (IndexError_, EngineError) as exc:
@@ -127,6 +130,7 @@ def cmd_serve(args) -> int:
         return 2
     log.info("serving %s at http://%s:%s/", args.index, args.host, args.port)
     app = create_app(engine=engine, follow=True)  # follows the index: new generations are switched to
+    del engine  # the app holds it now, and lets it go when it switches to a new generation
     # uvicorn's access log prints each query string (the query text): the service writes its own access line
     uvicorn.run(app, host=args.host, port=args.port, log_config=config, access_log=False, workers=1)
     return 0

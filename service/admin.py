@@ -24,7 +24,7 @@ from parasearch import indexfiles
 from parasearch.digest import file_sha256
 from parasearch.types import DocumentError
 from service.auth import require_admin
-from service.live import EngineHolder
+from service.live import EngineHolder, release_soon
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses={401: {"description": "No API key"}, 403: {"description": "Not an admin key"}})
@@ -94,6 +94,7 @@ def _publish(holder: EngineHolder, started: float, **change) -> ChangeOut:
             raise HTTPException(507, f"the index could not be written ({exc.strerror or exc}); "
                                      "the current generation is unchanged") from None
     result = holder.reload()
+    release_soon()  # the update's own arrays (the old vectors read, BM25 rebuilt) are garbage now
     if result.error:
         raise HTTPException(409, f"the update was published as {report.generation} but could not be loaded "
                                  f"({result.error}); still serving {result.generation}")
@@ -162,6 +163,7 @@ def list_generations(holder: Holder) -> list[GenerationOut]:
              responses={409: {"description": "The generation could not be loaded; the old one is still served"}})
 def reload(holder: Holder) -> ReloadOut:
     result = holder.reload()
+    release_soon()  # the update's own arrays (the old vectors read, BM25 rebuilt) are garbage now
     if result.error:
         raise HTTPException(409, f"could not load the current generation ({result.error}); still serving "
                                  f"{result.generation}")

@@ -75,17 +75,21 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
     ``follow``: switch to each newly published generation of the index (:mod:`service.live`: a watcher,
     ``SIGHUP``, ``POST /admin/reload``, the admin API's updates); by default only when the app loads the index
     itself (``parasearch serve`` asks for it too), not for an engine it is given (tests share theirs)."""
+    # A given engine lives in app.state from the start, not in this closure: once the app switches to a newer
+    # generation nothing keeps the first one alive, and it is freed when its last request ends.
+    given = engine
+    follows = follow if follow is not None else engine is None
+    del engine
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if engine is not None:
-            app.state.engine = engine
-        else:
+        if getattr(app.state, "engine", None) is None:
             directory = index_dir or DEFAULT_INDEX  # $PARASEARCH_INDEX, else .index/default
             app.state.engine = load_engine(directory, model=model)
         app.state.index_dir = app.state.engine.index.dir  # API keys live beside its generations
         record_index(app.state.engine)  # the index gauges of /metrics
         holder = None
-        if follow if follow is not None else engine is None:
+        if follows:
             holder = app.state.holder = EngineHolder(app.state.engine, model=model)
             holder.on_switch += [lambda new: setattr(app.state, "engine", new), record_index]
             holder.watch()
@@ -99,6 +103,8 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
     app = FastAPI(title="parasearch", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   responses={400: {"model": ErrorOut}, 404: {"model": ErrorOut}},
                   docs_url=None, redoc_url=None)  # /docs from local files under the CSP: service/web.py
+    if given is not None:
+        app.state.engine = given
 
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:

@@ -13,6 +13,7 @@ generation that cannot be loaded is logged and the old one goes on serving.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from indexer.embed import describe
 from parasearch import indexfiles
 from service.index import LoadedIndex
+from service.memory import release_free_memory
 from service.search import SearchEngine
 
 log = logging.getLogger("parasearch")
@@ -177,8 +179,36 @@ class EngineHolder:
 
 
 def _close(engine: SearchEngine) -> None:
+    """Close a generation switched from; the memory it held is given back to the system soon after, once the
+    last references to it (the caller's, a finished request's) are gone."""
     with contextlib.suppress(Exception):
         engine.index.close()
+    release_soon()
+
+
+RELEASE_DELAY = 2.0  # seconds after a generation is closed or an update ends
+_release_lock = threading.Lock()
+_release_timer: threading.Timer | None = None
+
+
+def release_soon(delay: float = RELEASE_DELAY) -> None:
+    """Collect garbage and return free memory to the system (:func:`service.memory.release_free_memory`) in
+    ``delay`` seconds, in a daemon timer; calls in the meantime share it."""
+    global _release_timer
+    with _release_lock:
+        if _release_timer is not None:
+            return
+        _release_timer = threading.Timer(delay, _release)
+        _release_timer.daemon = True
+        _release_timer.start()
+
+
+def _release() -> None:
+    global _release_timer
+    with _release_lock:
+        _release_timer = None
+    gc.collect()
+    release_free_memory()
 
 
 def wait_for_generation(holder: EngineHolder, name: str, timeout: float = 30.0) -> bool:

@@ -121,6 +121,22 @@ def test_upload_out_of_space_is_507_with_the_reason(live):
     assert upload(live).status_code == 201
 
 
+def test_generation_switched_from_is_freed(live):
+    """Once the server has switched to a new generation and no request uses the old one, nothing keeps it alive:
+    its vectors and arrays are freed (the app used to keep the engine it was created with, for good)."""
+    import gc
+    import weakref
+
+    first = weakref.ref(live.app.state.engine.index)
+    assert search(live, "flamingo").status_code == 200
+    assert upload(live).status_code == 201
+    deadline = time.monotonic() + 10
+    while first() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.1)
+    assert first() is None, "the generation switched from is still referenced"
+
+
 def test_follows_a_generation_published_by_another_process(live, encoder):
     """An update from the CLI (another writer) is noticed by the watcher and switched to without a restart."""
     from indexer.build import BuildReport, _parse_all
