@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -70,7 +71,7 @@ CSP = "; ".join([
 ])
 
 # Static files served under /static/ (nothing else in the folder is reachable: templates stay private).
-PUBLIC_ASSETS = ("app.js", "document.js", "style.css", "favicon.svg", "docs.js")
+PUBLIC_ASSETS = ("i18n.js", "app.js", "document.js", "style.css", "favicon.svg", "docs.js")
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -299,6 +300,15 @@ def _margin_label(p: ParagraphOut) -> str:
     return ""
 
 
+def _i18n(key: str, **args: str) -> str:
+    """The attributes by which i18n.js shows an element's text in the interface language (the server renders
+    English): ``data-i18n="key"``, and its {placeholders}' values as JSON in ``data-i18n-args``."""
+    out = f'data-i18n="{html.escape(key, quote=True)}"'
+    if args:
+        out += f' data-i18n-args="{html.escape(json.dumps(args, ensure_ascii=False), quote=True)}"'
+    return out
+
+
 def _paragraphs_html(paragraphs: list[ParagraphOut]) -> str:
     out: list[str] = []
     previous: list[str] = []
@@ -347,7 +357,8 @@ def _versions_html(doc: DocumentOut) -> str:
             href = html.escape(url, quote=True)  # made with the root path already
             out.append(f'<li><a class="version" href="{href}" hreflang="{lang}" lang="{lang}" '
                        f'data-language="{lang}">{name}</a></li>')
-    return ('<nav class="versions" aria-label="Language versions"><span class="versions-label">Language:</span> '
+    return ('<nav class="versions" aria-label="Language versions" data-i18n-aria-label="doc.versions">'
+            '<span class="versions-label" data-i18n="doc.versionsLabel">Language:</span> '
             f'<ul>{"".join(out)}</ul></nav>')
 
 
@@ -355,14 +366,16 @@ def _official_html(doc: DocumentOut) -> str:
     url = official_url(doc.symbol, doc.language)
     if url is None:
         return ""
-    return (f'<p class="official"><a href="{html.escape(url, quote=True)}" rel="external noopener">'
-            f'Official document ({html.escape(language_name(doc.language or ""))})</a></p>')
+    name = language_name(doc.language or "")
+    return (f'<p class="official"><a href="{html.escape(url, quote=True)}" rel="external noopener" '
+            f'{_i18n("doc.official", language=name)}>Official document ({html.escape(name)})</a></p>')
 
 
 def render_document(assets: Assets, doc: DocumentOut, root: str = "") -> str:
     meta = [("Body", doc.body), ("Type", doc.type), ("Language", doc.language),
             ("Paragraphs", str(doc.n_paragraphs))]
-    meta_html = "".join(f"<div><dt>{k}</dt><dd>{html.escape(v)}</dd></div>" for k, v in meta if v)
+    meta_html = "".join(f'<div><dt {_i18n("doc." + k.lower())}>{k}</dt><dd>{html.escape(v)}</dd></div>'
+                        for k, v in meta if v)
     lang = (doc.language or "en").lower()
     date = html.escape(doc.date or "", quote=True)
     return assets.document_template.substitute(
@@ -389,13 +402,16 @@ def render_not_found(assets: Assets, message: str, root: str = "", symbol: str =
     links = []
     if symbol.strip():
         q = quote(symbol.strip(), safe="")
-        links.append(f'<li><a href="{root}/?q={q}">Search for “{html.escape(symbol.strip())}”</a></li>')
-    links.append(f'<li><a href="{root}/">Search all the documents</a></li>')
+        links.append(f'<li><a href="{root}/?q={q}" {_i18n("notFound.searchFor", symbol=symbol.strip())}>'
+                     f'Search for “{html.escape(symbol.strip())}”</a></li>')
+    links.append(f'<li><a href="{root}/" {_i18n("notFound.searchAll")}>Search all the documents</a></li>')
     body = (f'<p class="error" role="alert">{html.escape(message)}</p>'
-            '<p>The link may name a document this index does not hold, or a language version it lacks.</p>'
+            f'<p {_i18n("notFound.why")}>The link may name a document this index does not hold, or a language '
+            'version it lacks.</p>'
             f'<ul class="next-steps">{"".join(links)}</ul>')
     return assets.document_template.substitute(
-        root=root, page_title="Not found — parasearch", title="Document not found", title_attr="", symbol="",
+        root=root, page_title="Not found — parasearch",
+        title=f'<span {_i18n("notFound.title")}>Document not found</span>', title_attr="", symbol="",
         date_html="", date_attr="", lang="en", dir="ltr", versions="", official="", meta="", notice="",
         paragraphs=body,
     )

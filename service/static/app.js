@@ -34,14 +34,17 @@
 "use strict";
 
 (() => {
+  // The interface language (i18n.js, loaded first): every string the page shows comes from t(key, vars).
+  const I18N = window.parasearchI18n;
+  const t = (key, vars) => I18N.t(key, vars);
   const K = 10; // results per page
   const MAX_K = 100; // the API's most per request
   const GROUP_SHOWN = 3; // paragraphs per document card
   const PREFERRED = "parasearch.language"; // localStorage key of the preferred language
   const FILTERS = [
-    { param: "body", api: "body", el: "f-body", name: "Body", facet: "body" },
-    { param: "type", api: "type", el: "f-type", name: "Type", facet: "type" },
-    { param: "language", api: "language", el: "f-language", name: "Language", facet: "language" },
+    { param: "body", api: "body", el: "f-body", name: "filter.body", facet: "body" },
+    { param: "type", api: "type", el: "f-type", name: "filter.type", facet: "type" },
+    { param: "language", api: "language", el: "f-language", name: "filter.language", facet: "language" },
   ];
   const $ = (id) => document.getElementById(id);
   const form = $("search-form");
@@ -78,7 +81,7 @@
   let current = null; // AbortController of the search in flight
   let nextPage = null; // AbortController of the "More results" request in flight
   let shownSearch = window.location.search; // the URL query of the search on screen
-  const baseTitle = document.title;
+  let baseTitle = document.title;
 
   // -- helpers -----------------------------------------------------------------------------------
   function el(tag, props, ...children) {
@@ -126,9 +129,11 @@
     window.setTimeout(() => { statusEl.textContent = message; }, 30);
   }
 
-  const languageNames = (() => {
-    try { return new Intl.DisplayNames(["en"], { type: "language" }); } catch { return null; }
-  })();
+  // Language names in the interface language ("French", "français", "الفرنسية").
+  function displayNames() {
+    try { return new Intl.DisplayNames([I18N.lang], { type: "language" }); } catch { return null; }
+  }
+  let languageNames = displayNames();
   function languageName(code) {
     try {
       const name = languageNames && languageNames.of(code);
@@ -145,14 +150,14 @@
   // "FR": the language of the version a result or citation shows.
   function languageBadge(code) {
     if (!code) return null;
-    return el("abbr", { className: "lang-badge", lang: "en", title: languageName(code) || code,
+    return el("abbr", { className: "lang-badge", lang: I18N.lang, title: languageName(code) || code,
       text: code.toUpperCase() });
   }
 
   // The other language versions of a result, as small links to the same paragraph in each.
   function versionLinks(r) {
     if (!Array.isArray(r.versions) || !r.versions.length) return null;
-    const p = el("p", { className: "versions" }, "Other languages: ");
+    const p = el("p", { className: "versions" }, `${t("result.otherLanguages")} `);
     r.versions.forEach((v, i) => {
       if (i) p.append(" ");
       const name = languageName(v.language) || v.language;
@@ -170,10 +175,6 @@
     const cut = t.slice(0, max);
     const space = cut.lastIndexOf(" ");
     return (space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, "") + "…";
-  }
-
-  function plural(n, one, many) {
-    return `${n} ${n === 1 ? one : many}`;
   }
 
   // -- URL <-> form ------------------------------------------------------------------------------
@@ -219,17 +220,17 @@
 
   function updateFilterCount(p) {
     const n = FILTER_KEYS.filter((k) => p.get(k)).length;
-    $("filter-count").textContent = n ? `(${n} active)` : "";
+    $("filter-count").textContent = n ? t("filters.active", { n }) : "";
     if (n) $("filters").open = true;
   }
 
   function yearProblem(p) {
     for (const key of ["from", "to"]) {
       const v = p.get(key);
-      if (v && !/^\d{4}$/.test(v)) return `The ${key === "from" ? "first" : "last"} year must have four digits.`;
+      if (v && !/^\d{4}$/.test(v)) return t(key === "from" ? "year.firstDigits" : "year.lastDigits");
     }
     if (p.get("from") && p.get("to") && p.get("from") > p.get("to")) {
-      return "The first year comes after the last year.";
+      return t("year.order");
     }
     return null;
   }
@@ -274,18 +275,17 @@
     const name = languageName(pref) || pref;
     return el("p", { className: "preferred-version" },
       el("a", { className: "preferred", href: documentHref(r.symbol, r.para, pref), hreflang: pref,
-        "data-language": pref, text: `Read in ${name}` }));
+        "data-language": pref, text: t("result.readIn", { language: name }) }));
   }
 
   function resultItem(r, heading = "h3") {
-    const meta = [r.date, r.body, r.type].filter(Boolean).join(" · ");
+    const meta = [I18N.date(r.date), r.body, r.type].filter(Boolean).join(" · ");
     const grouped = heading !== "h3";
     const li = el("li", { className: r.weak ? "result weak" : "result", "data-language": r.language },
       el(heading, { className: "citation" },
         el("a", { href: documentHref(r.symbol, r.para, r.language), hreflang: r.language, text: r.citation }),
         languageBadge(r.language),
-        r.weak ? el("span", { className: "tag weak-tag", title: "Weak evidence that this paragraph matches the query",
-          text: "weak match" }) : null),
+        r.weak ? el("span", { className: "tag weak-tag", title: t("result.weakTitle"), text: t("result.weak") }) : null),
       r.title && !grouped ? el("p", { className: "doc-name", text: r.title }) : null,
       meta && !grouped ? el("p", { className: "meta", text: meta }) : null,
       r.section && r.section !== r.title ? el("p", { className: "section", text: r.section }) : null,
@@ -298,7 +298,7 @@
     const versions = versionLinks(r);
     if (versions) li.append(versions);
     if (r.also_in && r.also_in.length) {
-      const also = el("p", { className: "also-in" }, "Also in: ");
+      const also = el("p", { className: "also-in" }, `${t("result.alsoIn")} `);
       r.also_in.forEach((c, i) => {
         if (i) also.append("; ");
         also.append(el("a", { href: documentHref(c.symbol, c.para, c.language), text: c.citation }));
@@ -319,7 +319,7 @@
     const onlyOne = lastParams && lastParams.get("symbol");
     return [...groups.values()].map((rs) => {
       const first = rs[0];
-      const meta = [first.symbol, first.date, first.body, first.type].filter(Boolean).join(" · ");
+      const meta = [first.symbol, I18N.date(first.date), first.body, first.type].filter(Boolean).join(" · ");
       const weak = rs.every((r) => r.weak);
       const card = el("li", { className: weak ? "doc-group weak" : "doc-group", "data-symbol": first.symbol },
         el("h3", { className: "doc-heading" },
@@ -327,12 +327,12 @@
             text: first.title || first.symbol }),
           languageBadge(first.language)),
         el("p", { className: "meta", text: meta }),
-        el("p", { className: "group-count hint", text: `${plural(rs.length, "matching paragraph", "matching paragraphs")}`
-          + (rs.length > GROUP_SHOWN ? `, the best ${GROUP_SHOWN} shown` : "") }));
+        el("p", { className: "group-count hint", text: t("group.count", { n: rs.length })
+          + (rs.length > GROUP_SHOWN ? t("group.best", { n: GROUP_SHOWN }) : "") }));
       card.append(el("ol", { className: "group-results" }, ...rs.slice(0, GROUP_SHOWN).map((r) => resultItem(r, "h4"))));
       if (!onlyOne) {
         card.append(el("button", { type: "button", className: "more-from", "data-symbol": first.symbol,
-          "aria-label": `More from this document: ${first.symbol}`, text: "More from this document" }));
+          "aria-label": t("group.moreAria", { symbol: first.symbol }), text: t("group.more") }));
       }
       return card;
     });
@@ -352,13 +352,12 @@
     const closest = n > 0 && state === "closest";
     matchNotice.hidden = !(notFound || closest);
     matchNotice.dataset.state = notFound || closest ? state : "";
-    matchNotice.textContent = notFound ? "No paragraph matches this query well. The closest passages are shown below."
-      : closest ? "Possible matches: the first result may not answer the query." : "";
-    resultsHeading.textContent = notFound ? "Closest passages" : closest ? "Possible matches" : "Results";
-    if (!n) return `No results for “${q}”.`;
-    if (notFound) return `No good match for “${q}”; ${plural(n, "closest passage", "closest passages")} shown.`;
-    if (closest) return `${plural(n, "possible match", "possible matches")} for “${q}”.`;
-    return `${plural(n, "result", "results")} for “${q}”.`;
+    matchNotice.textContent = notFound ? t("match.notFound") : closest ? t("match.closest") : "";
+    resultsHeading.textContent = t(notFound ? "results.closest" : closest ? "results.possible" : "results.heading");
+    if (!n) return t("status.none", { q });
+    if (notFound) return t("status.notFound", { q, n });
+    if (closest) return t("status.closest", { q, n });
+    return t("status.results", { q, n });
   }
 
   // -- facet counts ----------------------------------------------------------------------------------------------
@@ -377,7 +376,7 @@
         const c = counts.get(option.value.toLowerCase());
         const active = Boolean(p.get(f.param));
         const count = !facets || (active && option.value !== p.get(f.param)) ? null : c ? c.paragraphs : 0;
-        option.textContent = count === null ? base : `${base} (${count})`;
+        option.textContent = count === null ? base : `${base} (${I18N.number(count)})`;
         option.dataset.count = count === null ? "" : String(count);
       }
     }
@@ -386,20 +385,22 @@
     years.replaceChildren();
     years.hidden = !list.length;
     if (!list.length) return;
-    years.append(el("span", { className: "sub", text: "Results by year: " }));
+    years.append(el("span", { className: "sub", text: `${t("filters.byYear")} ` }));
     for (const c of list) {
       years.append(el("button", { type: "button", className: "link-button year", "data-year": c.value,
-        "aria-label": `${c.value}: ${plural(c.paragraphs, "result", "results")} in ${plural(c.documents, "document",
-          "documents")}; show only ${c.value}`, text: `${c.value} (${c.paragraphs})` }), " ");
+        "aria-label": t("filters.yearAria", { year: String(c.value), results: t("count.results", { n: c.paragraphs }),
+          documents: t("count.documents", { n: c.documents }) }),
+        text: `${c.value} (${I18N.number(c.paragraphs)})` }), " ");
     }
   }
 
   // -- honest states ---------------------------------------------------------------------------------------------
   function activeFilters(p) {
     const out = [];
-    for (const f of FILTERS) if (p.get(f.param)) out.push(`${f.name}: ${optionLabel(f.param, p.get(f.param))}`);
-    if (p.get("symbol")) out.push(`Symbol: ${p.get("symbol")}`);
-    if (p.get("from") || p.get("to")) out.push(`Years: ${p.get("from") || "…"}–${p.get("to") || "…"}`);
+    const item = (key, value) => t("filter.item", { name: t(key), value });
+    for (const f of FILTERS) if (p.get(f.param)) out.push(item(f.name, optionLabel(f.param, p.get(f.param))));
+    if (p.get("symbol")) out.push(item("filter.symbol", p.get("symbol")));
+    if (p.get("from") || p.get("to")) out.push(item("filter.years", `${p.get("from") || "…"}–${p.get("to") || "…"}`));
     return out;
   }
 
@@ -411,23 +412,22 @@
     const to = p.get("to") ? parseInt(p.get("to"), 10) : null;
     if (span && ((from !== null && from > span[1]) || (to !== null && to < span[0]))) {
       const asked = from !== null && to !== null ? (from === to ? `${from}` : `${from}–${to}`)
-        : from !== null ? `${from} or later` : `${to} or earlier`;
-      return `No documents from ${asked}; the index covers ${span[0]}–${span[1]}.`;
+        : from !== null ? t("empty.orLater", { year: String(from) }) : t("empty.orEarlier", { year: String(to) });
+      return t("empty.years", { asked, from: String(span[0]), to: String(span[1]) });
     }
     for (const f of FILTERS) {
       const v = p.get(f.param);
       const known = info[f.param];
       if (v && Array.isArray(known) && !known.some((x) => x.toLowerCase() === v.toLowerCase())) {
-        const what = f.param === "language" ? `in ${optionLabel("language", v)}`
-          : f.param === "type" ? `of type “${v}”` : `from the body “${v}”`;
+        const key = f.param === "language" ? "empty.noLanguage" : f.param === "type" ? "empty.noType" : "empty.noBody";
         const held = known.map((x) => optionLabel(f.param, x)).join(", ");
-        return `The index has no documents ${what}; it has ${held || "none of any"}.`;
+        return t(key, { value: optionLabel(f.param, v), held: held || t("empty.heldNone") });
       }
     }
     const filters = activeFilters(p);
-    if (filters.length) return `No paragraph matches “${p.get("q")}” with these filters: ${filters.join("; ")}.`;
+    if (filters.length) return t("empty.filters", { q: p.get("q"), filters: filters.join("; ") });
     if (data && data.notice) return data.notice;
-    return `No paragraph matches “${p.get("q")}”. Try other words, or fewer of them.`;
+    return t("empty.plain", { q: p.get("q") });
   }
 
   function showEmpty(p, data) {
@@ -449,16 +449,16 @@
 
   function answerNoteText(method) {
     if (!method) return "";
-    if (method.startsWith("extractive")) return "Sentences quoted from the cited paragraphs.";
-    if (method.startsWith("llm")) return "Written by a language model from the cited paragraphs: check them.";
-    return `Method: ${method}.`;
+    if (method.startsWith("extractive")) return t("answer.extractive");
+    if (method.startsWith("llm")) return t("answer.llm");
+    return t("answer.method", { method });
   }
 
   // The answer box's heading and note for each `state`; the heading is the state in words, not colour alone.
   const ANSWER_STATES = {
-    answer: { heading: "Answer", note: "" },
-    closest: { heading: "Closest passage", note: "This passage may not answer the question." },
-    not_found: { heading: "Not found", note: "" },
+    answer: { heading: "answer.heading", note: "" },
+    closest: { heading: "answer.closest", note: "answer.closestNote" },
+    not_found: { heading: "answer.notFound", note: "" },
   };
 
   function answerState(data) {
@@ -470,8 +470,8 @@
     const s = ANSWER_STATES[state] || ANSWER_STATES.answer;
     if (state) answerEl.dataset.state = state;
     else delete answerEl.dataset.state;
-    answerHeading.textContent = s.heading;
-    answerStateEl.textContent = s.note;
+    answerHeading.textContent = t(s.heading);
+    answerStateEl.textContent = s.note ? t(s.note) : "";
     answerStateEl.hidden = !s.note;
   }
 
@@ -525,7 +525,7 @@
     const short = shorten(full);
     return el("li", { className: "answer-item", "data-language": item.language },
       el("p", { className: "item-head" },
-        item.date ? el("time", { className: "item-date", datetime: item.date, text: item.date }) : null,
+        item.date ? el("time", { className: "item-date", datetime: item.date, text: I18N.date(item.date) }) : null,
         item.date ? " " : null,
         citeLink(item, "cite-ref item-cite"),
         languageBadge(item.language)),
@@ -559,7 +559,8 @@
     const probability = data.confidence && typeof data.confidence.probability === "number"
       ? data.confidence.probability : null;
     answerNote.textContent = state === "not_found" ? ""
-      : [answerNoteText(data.method), probability === null ? "" : `Confidence: ${Math.round(probability * 100)}%.`]
+      : [answerNoteText(data.method), probability === null ? ""
+        : t("answer.confidence", { percent: I18N.number(Math.round(probability * 100) / 100, { style: "percent" }) })]
         .filter(Boolean).join(" ");
     answerEl.hidden = false;
   }
@@ -571,7 +572,7 @@
     }
     // Hold the answer's place at once, so that the results do not jump down when it arrives.
     setAnswerState(null);
-    answerBody.replaceChildren(el("p", { className: "hint", text: "Composing a cited answer…" }));
+    answerBody.replaceChildren(el("p", { className: "hint", text: t("answer.composing") }));
     answerItems.replaceChildren();
     answerItems.hidden = true;
     answerNote.textContent = "";
@@ -605,8 +606,7 @@
     } catch (err) {
       if (err.name === "AbortError") throw err;
       const e = new Error("unreachable");
-      e.plain = "The search service could not be reached, so nothing was searched. Check your connection (or "
-        + "that the service is running), then try again.";
+      e.plain = t("error.unreachable");
       e.retry = true;
       throw e;
     }
@@ -615,9 +615,9 @@
       const e = new Error(`HTTP ${res.status}`);
       const detail = typeof data.detail === "string" ? data.detail : "";
       e.retry = res.status >= 500 || res.status === 429;
-      e.plain = res.status >= 500 ? `The search service had a problem (HTTP ${res.status}). Try again in a moment.`
-        : res.status === 429 ? "Too many searches in a short time. Wait a moment, then try again."
-          : `The search was not accepted: ${detail || `HTTP ${res.status}`}.`;
+      e.plain = res.status >= 500 ? t("error.server", { status: String(res.status) })
+        : res.status === 429 ? t("error.tooMany")
+          : t("error.rejected", { detail: detail || `HTTP ${res.status}` });
       throw e;
     }
     return data;
@@ -630,9 +630,9 @@
     drawResults();
     showMatchState(null, 0, "");
     statusEl.classList.add("error");
-    showProblem(err.plain || "The search failed. Try again.");
+    showProblem(err.plain || t("error.failed"));
     $("retry").hidden = err.retry === false;
-    announce(err.plain || "The search failed.");
+    announce(err.plain || t("error.failedShort"));
   }
 
   async function run(p) {
@@ -663,7 +663,7 @@
     current = new AbortController();
     const { signal } = current;
     resultsEl.setAttribute("aria-busy", "true");
-    statusEl.textContent = "Searching…";
+    statusEl.textContent = t("status.searching");
     loadAnswer(p, signal); // in parallel; never awaited before the results
     try {
       // The pages the URL asks for, at most MAX_K results a request, from the same ranked list.
@@ -702,7 +702,7 @@
     const { signal } = nextPage;
     moreButton.disabled = true;
     statusEl.classList.remove("error");
-    statusEl.textContent = "Loading more results…";
+    statusEl.textContent = t("status.loadingMore");
     try {
       const data = await fetchPage(p, shown.length, K, signal);
       const before = new Set(resultLinks().map((a) => a.getAttribute("href")));
@@ -716,12 +716,12 @@
       drawResults();
       const first = resultLinks().find((a) => !before.has(a.getAttribute("href")));
       if (first) first.focus();
-      announce(`${plural(added.length, "more result", "more results")}; ${shown.length} shown.`);
+      announce(t("status.moreLoaded", { n: added.length, shown: shown.length }));
     } catch (err) {
       if (err.name === "AbortError") return;
-      showProblem(err.plain || "The next results could not be loaded.");
+      showProblem(err.plain || t("error.more"));
       $("retry").hidden = true;
-      announce(err.plain || "The next results could not be loaded.");
+      announce(err.plain || t("error.more"));
     } finally {
       moreButton.disabled = false;
     }
@@ -797,7 +797,7 @@
     const p = paramsFromForm();
     updateFilterCount(p);
     if (!p.get("q")) {
-      announce("Type a question or keywords first.");
+      announce(t("status.typeFirst"));
       input.focus();
       return;
     }
@@ -847,8 +847,7 @@
       else window.localStorage.removeItem(PREFERRED);
     } catch { /* storage off: the choice lasts until the page is left */ }
     drawResults();
-    announce(prefEl.value ? `Results will also link to their ${languageName(prefEl.value) || prefEl.value} version.`
-      : "No preferred language.");
+    announce(prefEl.value ? t("pref.set", { language: languageName(prefEl.value) || prefEl.value }) : t("pref.none"));
   });
 
   resultsEl.addEventListener("click", (event) => {
@@ -870,8 +869,7 @@
 
   $("copy-all").addEventListener("click", async () => {
     const text = shown.map(citationLine).join("\n");
-    announce(await copyText(text) ? `Copied ${plural(shown.length, "citation", "citations")}.`
-      : "Copying is blocked here; download the CSV instead.");
+    announce(await copyText(text) ? t("copy.done", { n: shown.length }) : t("copy.blocked"));
   });
 
   $("download-csv").addEventListener("click", () => {
@@ -882,7 +880,7 @@
     a.click();
     a.remove();
     window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-    announce(`Downloaded ${plural(shown.length, "result", "results")} as CSV.`);
+    announce(t("csv.done", { n: shown.length }));
   });
 
   $("q-example").addEventListener("click", (event) => {
@@ -912,10 +910,10 @@
       button.hidden = true;
       return;
     }
-    $("q-example-text").textContent = "For example:";
+    $("q-example-text").textContent = t("example.label");
     button.textContent = example.query;
     button.dataset.query = example.query;
-    button.setAttribute("aria-label", `Search for ${example.query}`);
+    button.setAttribute("aria-label", t("example.aria", { query: example.query }));
     button.hidden = false;
   }
 
@@ -934,16 +932,38 @@
       fillPreferences(facets.language || []);
       showExample(facets.example);
       if (facets.years) {
-        const hint = `${facets.years[0]}–${facets.years[1]} in this index`;
         fromEl.placeholder = String(facets.years[0]);
         toEl.placeholder = String(facets.years[1]);
-        $("years-hint").textContent = `four-digit years, inclusive (${hint})`;
       }
+      showYearsHint();
     } catch {
       /* the filters still work as free choices from the URL */
       fillPreferences([]);
     }
   }
+
+  // The years hint, with the span the index covers once the facets have said it.
+  function showYearsHint() {
+    const years = indexInfo && indexInfo.years;
+    $("years-hint").textContent = years
+      ? t("filters.yearsHintSpan", { from: String(years[0]), to: String(years[1]) }) : t("filters.yearsHint");
+  }
+
+  // Another interface language (the switch): i18n.js has translated the static strings; the ones drawn here are
+  // drawn again, and the search on screen is run again so that its messages are in the new language.
+  document.addEventListener("parasearch:lang", () => {
+    languageNames = displayNames();
+    baseTitle = t("page.title");
+    for (const f of FILTERS) {
+      for (const option of $(f.el).options) if (option.value) option.textContent = optionLabel(f.param, option.value);
+    }
+    for (const option of prefEl.options) if (option.value) option.textContent = languageLabel(option.value);
+    showYearsHint();
+    if (indexInfo) showExample(indexInfo.example);
+    updateFilterCount(paramsFromForm());
+    if (lastParams && lastParams.get("q")) run(lastParams);
+    else document.title = baseTitle;
+  });
 
   const initial = new URLSearchParams(window.location.search);
   fillForm(initial);

@@ -5,6 +5,9 @@
 "use strict";
 
 (() => {
+  // The interface language (i18n.js, loaded first); the document's own text is never translated.
+  const I18N = window.parasearchI18n;
+  const t = (key, vars) => I18N.t(key, vars);
   const statusEl = document.getElementById("copy-status");
   const head = document.getElementById("doc-head");
   const notice = document.getElementById("para-notice");
@@ -43,9 +46,11 @@
     const missing = Boolean(id) && !para && document.querySelector(".paragraphs .para") !== null
       && !document.getElementById(id);
     notice.hidden = !missing;
-    notice.textContent = missing
-      ? `This document has no paragraph “${wanted}”: it is shown from the start. Its numbered paragraphs are `
-        + "marked in the margin." : "";
+    notice.textContent = missing ? t("doc.missing", { para: wanted }) : "";
+    if (missing) {
+      notice.lang = I18N.lang;
+      notice.dir = I18N.dir;
+    }
   }
 
   function highlight(scroll) {
@@ -92,7 +97,7 @@
       field = document.createElement("input");
       field.className = "manual-copy";
       field.readOnly = true;
-      field.setAttribute("aria-label", "Citation: press Control+C to copy");
+      field.setAttribute("aria-label", t("doc.manualCopy"));
       button.after(field);
     }
     field.value = text;
@@ -112,17 +117,16 @@
     const button = event.target.closest("button.copy");
     if (!button) return;
     const text = citationText(button);
-    const label = button.textContent;
     if (await copy(text)) {
-      button.textContent = "Copied";
+      button.textContent = t("doc.copied");
       button.classList.add("done");
-      statusEl.textContent = `Copied: ${text}`;
+      statusEl.textContent = t("doc.copiedStatus", { text });
       window.setTimeout(() => {
-        button.textContent = label === "Copied" ? "Copy citation" : label;
+        button.textContent = t("doc.copy");
         button.classList.remove("done");
       }, 2000);
     } else {
-      statusEl.textContent = "Copying is blocked here: the citation is selected, press Control+C.";
+      statusEl.textContent = t("doc.copyBlocked");
       showManualCopy(button, text);
     }
   });
@@ -142,9 +146,41 @@
     const link = document.querySelector(`nav.versions a.version[data-language="${CSS.escape(preferred)}"]`);
     if (link) {
       link.classList.add("preferred");
-      link.append(document.createTextNode(" (your language)"));
+      link.append(" ", Object.assign(document.createElement("span"), { className: "your-language" }));
     }
   }
+
+  // The interface strings the server renders without a data-i18n key of their own (one copy button a paragraph:
+  // labelled here from its citation), the date, the not-found page's title; again when the language changes.
+  const dateEl = document.querySelector("time.doc-date");
+  function translate() {
+    statusEl.lang = I18N.lang;
+    for (const button of document.querySelectorAll("button.copy")) {
+      if (!button.classList.contains("done")) button.textContent = t("doc.copy");
+      button.setAttribute("aria-label", t("doc.copyAria", { citation: button.dataset.citation }));
+      const context = button.parentElement.closest("[lang]");
+      if (!context || context.getAttribute("lang") !== I18N.lang) {
+        button.lang = I18N.lang;
+        button.dir = I18N.dir;
+      } else {
+        button.removeAttribute("lang");
+        button.removeAttribute("dir");
+      }
+    }
+    for (const field of document.querySelectorAll(".manual-copy")) field.setAttribute("aria-label", t("doc.manualCopy"));
+    for (const span of document.querySelectorAll("nav.versions .your-language")) {
+      span.textContent = t("doc.yourLanguage");
+      span.lang = I18N.lang;
+    }
+    if (dateEl) dateEl.textContent = I18N.date(dateEl.getAttribute("datetime"));
+    if (document.querySelector('[data-i18n="notFound.title"]')) document.title = t("notFound.pageTitle");
+  }
+  translate();
+  document.addEventListener("parasearch:lang", () => {
+    translate();
+    missingNotice(target());
+    fitHeader();
+  });
 
   fitHeader();
   window.addEventListener("resize", fitHeader);

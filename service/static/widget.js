@@ -15,7 +15,11 @@
  *   data-body, data-type, data-language   fixed filters, e.g. data-body="Security Council"
  *   data-new-tab      "true": open results in a new tab
  *   data-target       CSS selector of the element to render into
+ *   data-lang         the widget's interface language: ar, zh, en, fr, ru or es (default: the host page's
+ *                     <html lang>, else English); Arabic lays the widget out right to left
  *
+ * Its few interface strings are embedded below in the six languages (a copy of the same keys in static/i18n.js,
+ * which tests/test_browser_i18n.py keeps identical), so that the widget stays one request.
  * Each result links to its own language version at the paragraph (documents/SYMBOL?language=fr#para-3), shows
  * that language as a small badge ("FR"), and lists the document's other language versions as small links.
  * A result the service marks `weak` is tagged "weak match"; when the search's `state` is "not_found", the status
@@ -30,7 +34,7 @@
     *, *::before, *::after { box-sizing: border-box; }
     .ps { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial, sans-serif;
       color: #1b1f24; background: #fff; border: 1px solid #c5ccd5; border-radius: 8px; padding: 12px;
-      max-width: 42rem; text-align: left; }
+      max-width: 42rem; text-align: start; }
     label { display: block; font-weight: 600; margin: 0 0 4px; }
     .row { display: flex; gap: 6px; }
     input { flex: 1 1 auto; min-width: 0; font: inherit; color: inherit; background: #fff; margin: 0;
@@ -51,18 +55,142 @@
     .snippet { margin: 4px 0 0; overflow-wrap: break-word; display: -webkit-box; -webkit-box-orient: vertical;
       -webkit-line-clamp: 6; overflow: hidden; }
     mark { background: #ffe58a; color: inherit; padding: 0 1px; border-radius: 2px; }
-    .badge { display: inline-block; margin-left: 6px; padding: 0 4px; border: 1px solid #c5ccd5; border-radius: 3px;
+    .badge { display: inline-block; margin-inline-start: 6px; padding: 0 4px; border: 1px solid #c5ccd5; border-radius: 3px;
       font-size: 11px; font-weight: 600; color: #545b64; line-height: 1.5; vertical-align: 1px; text-decoration: none; }
     .versions { margin: 2px 0 0; font-size: 13px; color: #545b64; }
-    .versions a { margin-left: 4px; }
+    .versions a { margin-inline-start: 4px; }
     .more { margin: 8px 0 0; font-size: 13px; }
     .more:empty { display: none; }
     .brand { margin: 8px 0 0; font-size: 12px; color: #545b64; }
-    .tag { display: inline-block; margin-left: 6px; padding: 0 4px; border: 1px dashed #545b64; border-radius: 3px;
+    .tag { display: inline-block; margin-inline-start: 6px; padding: 0 4px; border: 1px dashed #545b64; border-radius: 3px;
       font-size: 11px; font-weight: 600; color: #545b64; line-height: 1.5; vertical-align: 1px; white-space: nowrap; }
     li.weak .snippet { color: #545b64; }
     .status.not-found { color: #1b1f24; font-weight: 600; }
   `;
+
+  const MESSAGES = /* widget-catalogue:begin */ {
+    "en": {
+      "search.label": "Search UN documents",
+      "search.button": "Search",
+      "widget.results": "Search results",
+      "widget.brand": "Paragraph-cited search by {link}",
+      "result.otherLanguages": "Other languages:",
+      "status.typeFirst": "Type a question or keywords first.",
+      "status.searching": "Searching…",
+      "widget.unavailable": "Search is not available here: the service at {host} refused this page or could not be reached.",
+      "widget.failed": "Search failed: {detail}",
+      "result.weak": "weak match",
+      "widget.all": "All results on parasearch",
+      "status.none": "No results for “{q}”.",
+      "status.notFound": {"one": "No good match for “{q}”; {n} closest passage shown.", "other": "No good match for “{q}”; {n} closest passages shown."},
+      "status.results": {"one": "{n} result for “{q}”.", "other": "{n} results for “{q}”."}
+    },
+    "fr": {
+      "search.label": "Rechercher dans les documents de l’ONU",
+      "search.button": "Rechercher",
+      "widget.results": "Résultats de la recherche",
+      "widget.brand": "Recherche avec citation par paragraphe : {link}",
+      "result.otherLanguages": "Autres langues :",
+      "status.typeFirst": "Saisissez d’abord une question ou des mots clés.",
+      "status.searching": "Recherche en cours…",
+      "widget.unavailable": "La recherche n’est pas disponible ici : le service situé à {host} a refusé cette page ou est injoignable.",
+      "widget.failed": "La recherche a échoué : {detail}",
+      "result.weak": "correspondance faible",
+      "widget.all": "Tous les résultats sur parasearch",
+      "status.none": "Aucun résultat pour « {q} ».",
+      "status.notFound": {"one": "Aucune bonne correspondance pour « {q} » ; {n} passage proche affiché.", "other": "Aucune bonne correspondance pour « {q} » ; {n} passages proches affichés."},
+      "status.results": {"one": "{n} résultat pour « {q} ».", "other": "{n} résultats pour « {q} »."}
+    },
+    "es": {
+      "search.label": "Buscar en los documentos de las Naciones Unidas",
+      "search.button": "Buscar",
+      "widget.results": "Resultados de la búsqueda",
+      "widget.brand": "Búsqueda con citas por párrafo: {link}",
+      "result.otherLanguages": "Otros idiomas:",
+      "status.typeFirst": "Escriba primero una pregunta o palabras clave.",
+      "status.searching": "Buscando…",
+      "widget.unavailable": "La búsqueda no está disponible aquí: el servicio en {host} rechazó esta página o no se pudo acceder a él.",
+      "widget.failed": "La búsqueda falló: {detail}",
+      "result.weak": "coincidencia débil",
+      "widget.all": "Todos los resultados en parasearch",
+      "status.none": "No hay resultados para «{q}».",
+      "status.notFound": {"one": "No hay una buena coincidencia para «{q}»; se muestra {n} pasaje cercano.", "other": "No hay una buena coincidencia para «{q}»; se muestran {n} pasajes cercanos."},
+      "status.results": {"one": "{n} resultado para «{q}».", "other": "{n} resultados para «{q}»."}
+    },
+    "ru": {
+      "search.label": "Поиск по документам ООН",
+      "search.button": "Найти",
+      "widget.results": "Результаты поиска",
+      "widget.brand": "Поиск со ссылками на пункты: {link}",
+      "result.otherLanguages": "Другие языки:",
+      "status.typeFirst": "Сначала введите вопрос или ключевые слова.",
+      "status.searching": "Идёт поиск…",
+      "widget.unavailable": "Поиск здесь недоступен: служба по адресу {host} отклонила эту страницу или недоступна.",
+      "widget.failed": "Поиск не удался: {detail}",
+      "result.weak": "слабое совпадение",
+      "widget.all": "Все результаты на parasearch",
+      "status.none": "По запросу «{q}» ничего не найдено.",
+      "status.notFound": {"one": "Нет точных совпадений для «{q}»; показан {n} близкий фрагмент.", "few": "Нет точных совпадений для «{q}»; показаны {n} близких фрагмента.", "many": "Нет точных совпадений для «{q}»; показано {n} близких фрагментов.", "other": "Нет точных совпадений для «{q}»; показано {n} близкого фрагмента."},
+      "status.results": {"one": "{n} результат по запросу «{q}».", "few": "{n} результата по запросу «{q}».", "many": "{n} результатов по запросу «{q}».", "other": "{n} результата по запросу «{q}»."}
+    },
+    "zh": {
+      "search.label": "检索联合国文件",
+      "search.button": "检索",
+      "widget.results": "检索结果",
+      "widget.brand": "按段引用检索，由 {link} 提供",
+      "result.otherLanguages": "其他语文：",
+      "status.typeFirst": "请先输入问题或关键词。",
+      "status.searching": "正在检索…",
+      "widget.unavailable": "此处无法检索：{host} 上的服务拒绝了此页面或无法连接。",
+      "widget.failed": "检索失败：{detail}",
+      "result.weak": "弱匹配",
+      "widget.all": "在 parasearch 上查看全部结果",
+      "status.none": "未找到“{q}”的结果。",
+      "status.notFound": "“{q}”没有良好匹配；显示 {n} 个最接近的段落。",
+      "status.results": "“{q}”共有 {n} 个结果。"
+    },
+    "ar": {
+      "search.label": "البحث في وثائق الأمم المتحدة",
+      "search.button": "بحث",
+      "widget.results": "نتائج البحث",
+      "widget.brand": "بحث مع الإحالة إلى الفقرات من {link}",
+      "result.otherLanguages": "لغات أخرى:",
+      "status.typeFirst": "اكتب سؤالاً أو كلمات مفتاحية أولاً.",
+      "status.searching": "جارٍ البحث…",
+      "widget.unavailable": "البحث غير متاح هنا: رفضت الخدمة في {host} هذه الصفحة أو تعذّر الوصول إليها.",
+      "widget.failed": "فشل البحث: {detail}",
+      "result.weak": "مطابقة ضعيفة",
+      "widget.all": "جميع النتائج على parasearch",
+      "status.none": "لا نتائج لـ «{q}».",
+      "status.notFound": {"zero": "لا مطابقة جيدة لـ «{q}»، ولا مقاطع قريبة.", "one": "لا مطابقة جيدة لـ «{q}»؛ يُعرض أقرب مقطع.", "two": "لا مطابقة جيدة لـ «{q}»؛ يُعرض أقرب مقطعين.", "few": "لا مطابقة جيدة لـ «{q}»؛ تُعرض {n} مقاطع قريبة.", "many": "لا مطابقة جيدة لـ «{q}»؛ يُعرض {n} مقطعاً قريباً.", "other": "لا مطابقة جيدة لـ «{q}»؛ يُعرض {n} مقطع قريب."},
+      "status.results": {"zero": "لا نتائج لـ «{q}».", "one": "نتيجة واحدة لـ «{q}».", "two": "نتيجتان لـ «{q}».", "few": "{n} نتائج لـ «{q}».", "many": "{n} نتيجة لـ «{q}».", "other": "{n} نتيجة لـ «{q}»."}
+    }
+  } /* widget-catalogue:end */;
+  const RTL = new Set(["ar"]);
+  const LOCALES = { ar: "ar-u-nu-latn", zh: "zh-CN", en: "en", fr: "fr", ru: "ru", es: "es" };
+
+  // The widget's language: data-lang, else the host page's <html lang>, else English ("fr-CA" -> "fr").
+  function widgetLanguage(script) {
+    for (const code of [script.dataset.lang, document.documentElement.lang]) {
+      const base = String(code || "").trim().toLowerCase().split(/[-_]/)[0];
+      if (Object.prototype.hasOwnProperty.call(MESSAGES, base)) return base;
+    }
+    return "en";
+  }
+
+  function translator(lang) {
+    const rules = new Intl.PluralRules(LOCALES[lang]);
+    const numbers = new Intl.NumberFormat(LOCALES[lang]);
+    return (key, vars) => {
+      let message = MESSAGES[lang][key] !== undefined ? MESSAGES[lang][key] : MESSAGES.en[key];
+      if (message && typeof message === "object") {
+        const form = vars && typeof vars.n === "number" ? rules.select(vars.n) : "other";
+        message = message[form] !== undefined ? message[form] : message.other;
+      }
+      return String(message).replace(/\{(\w+)\}/g, (whole, name) => (vars && name in vars
+        ? (typeof vars[name] === "number" ? numbers.format(vars[name]) : String(vars[name])) : whole));
+    };
+  }
 
   let counter = 0;
 
@@ -99,6 +227,8 @@
     const fixed = ["body", "type", "language"].filter((f) => d[f]).map((f) => [f, d[f]]);
     const newTab = d.newTab === "true";
     const uid = `ps-${++counter}`;
+    const lang = widgetLanguage(script);
+    const t = translator(lang);
 
     const host = document.createElement("parasearch-widget");
     const where = d.target ? document.querySelector(d.target) : null;
@@ -114,17 +244,19 @@
     }
 
     const input = el("input", { id: `${uid}-q`, type: "search", maxlength: "1000", autocomplete: "off",
-      placeholder: d.placeholder || "Search UN documents" });
-    const button = el("button", { type: "submit", text: "Search" });
-    const form = el("form", { role: "search", "aria-label": d.label || "Search UN documents" },
-      el("label", { for: `${uid}-q`, text: d.label || "Search UN documents" }),
+      placeholder: d.placeholder || t("search.label") });
+    const button = el("button", { type: "submit", text: t("search.button") });
+    const form = el("form", { role: "search", "aria-label": d.label || t("search.label") },
+      el("label", { for: `${uid}-q`, text: d.label || t("search.label") }),
       el("div", { className: "row" }, input, button));
     const status = el("p", { className: "status", role: "status", "aria-live": "polite" });
-    const list = el("ol", { className: "results", "aria-label": "Search results" });
+    const list = el("ol", { className: "results", "aria-label": t("widget.results") });
     const more = el("p", { className: "more" });
-    const brand = el("p", { className: "brand" }, "Paragraph-cited search by ",
-      el("a", { href: base.href, text: "parasearch" }));
-    root.append(el("div", { className: "ps", part: "panel" }, form, status, list, more, brand));
+    const [before, after] = t("widget.brand").split("{link}");
+    const brand = el("p", { className: "brand" }, before || null, el("a", { href: base.href, text: "parasearch" }),
+      after || null);
+    root.append(el("div", { className: "ps", part: "panel", lang, dir: RTL.has(lang) ? "rtl" : "ltr" }, form,
+      status, list, more, brand));
 
     const linkProps = newTab ? { target: "_blank", rel: "noopener" } : {};
     // The document view of one language version, at the paragraph (the API's `url`, on the service's origin).
@@ -136,7 +268,7 @@
 
     function versionLinks(r) {
       if (!Array.isArray(r.versions) || !r.versions.length) return null;
-      const p = el("p", { className: "versions" }, "Other languages:");
+      const p = el("p", { className: "versions" }, t("result.otherLanguages"));
       for (const v of r.versions) {
         p.append(" ", el("a", { className: "version", href: docHref(r.symbol, r.para, v.language),
           hreflang: v.language, "data-language": v.language, "aria-label": `${r.citation} (${v.language})`,
@@ -157,7 +289,7 @@
       event.preventDefault();
       const q = input.value.trim();
       if (!q) {
-        setStatus("Type a question or keywords first.");
+        setStatus(t("status.typeFirst"));
         input.focus();
         return;
       }
@@ -167,7 +299,7 @@
       for (const [f, v] of fixed) params.append(f, v);
       list.replaceChildren();
       more.replaceChildren();
-      setStatus("Searching…");
+      setStatus(t("status.searching"));
       let res;
       try {
         res = await fetch(new URL(`search?${params}`, base), {
@@ -175,14 +307,14 @@
         });
       } catch (err) {
         if (err.name === "AbortError") return;
-        setStatus(`Search is not available here: the service at ${base.host} refused this page or could not be `
-          + "reached.", true);
+        setStatus(t("widget.unavailable", { host: base.host }), true);
         return;
       }
       let data = {};
       try { data = await res.json(); } catch { data = {}; }
       if (!res.ok) {
-        setStatus(`Search failed: ${typeof data.detail === "string" ? data.detail : `HTTP ${res.status}`}`, true);
+        setStatus(t("widget.failed", { detail: typeof data.detail === "string" ? data.detail : `HTTP ${res.status}` }),
+          true);
         return;
       }
       const results = data.results || [];
@@ -195,19 +327,18 @@
           el("a", { className: "cite", href: docHref(r.symbol, r.para, r.language), hreflang: r.language,
             text: r.citation, ...linkProps }),
           r.language ? el("abbr", { className: "badge", title: r.language, text: r.language.toUpperCase() }) : null,
-          r.weak ? el("span", { className: "tag", text: "weak match" }) : null,
+          r.weak ? el("span", { className: "tag", text: t("result.weak") }) : null,
           meta ? el("p", { className: "meta", text: meta }) : null,
           snippet, versionLinks(r)));
       }
       const page = new URLSearchParams({ q });
       for (const [f, v] of fixed) page.set(f, v);
       const full = new URL(`?${page}`, base).href;
-      more.append(el("a", { href: full, text: "All results on parasearch", ...linkProps }));
+      more.append(el("a", { href: full, text: t("widget.all"), ...linkProps }));
       const n = results.length;
       const notFound = n > 0 && data.state === "not_found";
-      setStatus(!n ? `No results for “${q}”.`
-        : notFound ? `No good match for “${q}”; ${n} closest passage${n === 1 ? "" : "s"} shown.`
-          : `${n} result${n === 1 ? "" : "s"} for “${q}”.`, false, notFound);
+      setStatus(!n ? t("status.none", { q }) : t(notFound ? "status.notFound" : "status.results", { q, n }), false,
+        notFound);
     });
   }
 
