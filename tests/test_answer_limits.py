@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -27,7 +26,7 @@ from service.limits import AnswerLimits, RateLimiter
 from service.llm import LLMClient, LLMConfig, LLMError
 from service.metrics import REGISTRY
 from tests.conftest import LiveServer
-from tests.test_llm import FAMILY_Q, FakeLLM
+from tests.test_llm import FAMILY_Q, FakeLLM, serve_handler
 
 ENDLESS_SECONDS = 30  # how long an endless reply goes on when nobody closes it
 
@@ -112,13 +111,8 @@ class _Replay:
 
 @pytest.fixture(scope="module")
 def slow_llm():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowLLM)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_handler(SlowLLM) as url:
+        yield url
 
 
 @pytest.fixture

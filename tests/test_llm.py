@@ -11,10 +11,12 @@ citations they write are the prompt's own numbers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -137,15 +139,24 @@ class FakeLLM(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-@pytest.fixture(scope="module")
-def fake_llm():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
+@contextlib.contextmanager
+def serve_handler(handler: type) -> Iterator[str]:
+    """``handler`` served on a loopback port in a thread; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake_llm():
+    with serve_handler(FakeLLM) as url:
+        yield url
 
 
 def client(url: str, model: str, **kw) -> LLMClient:
