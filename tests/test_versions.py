@@ -247,6 +247,33 @@ def test_documents_by_language_list_their_versions(client):
     assert para["text"] == next(p["text"] for p in fr["paragraphs"] if p["para"] == "3")
 
 
+def test_symbols_complete_what_was_typed_once_per_symbol_newest_first(client):
+    docs = {d["symbol"]: d for d in client.get("/documents").json()["documents"]}
+    r = client.get("/symbols", params={"prefix": "s/res/25"})  # case and spaces folded
+    assert r.status_code == 200
+    got = r.json()["suggestions"]
+    want = sorted({"S/RES/2561 (2021)", "S/RES/2562 (2021)"}, key=lambda s: docs[s]["date"], reverse=True)
+    assert [s["symbol"] for s in got] == want
+    first = got[[s["symbol"] for s in got].index("S/RES/2561 (2021)")]
+    assert first["languages"] == ["en", "fr"] and first["url"] == "/documents/S/RES/2561%20(2021)"
+    assert first["title"] == docs["S/RES/2561 (2021)"]["title"] and first["date"] == docs["S/RES/2561 (2021)"]["date"]
+    # a part after a slash, after the symbols that start with the text
+    assert [s["symbol"] for s in client.get("/symbols", params={"prefix": "2672"}).json()["suggestions"]] == [
+        "S/RES/2672 (2023)"]
+    assert [s["symbol"] for s in client.get("/symbols", params={"prefix": "S/RES/2672 (20"}).json()["suggestions"]] \
+        == ["S/RES/2672 (2023)"]
+    assert len(client.get("/symbols", params={"prefix": "S/", "limit": 2}).json()["suggestions"]) == 2
+    for nothing in ("A/RES", "   ", "zzz"):
+        assert client.get("/symbols", params={"prefix": nothing}).json()["suggestions"] == []
+
+
+@pytest.mark.parametrize("params", [{}, {"prefix": ""}, {"prefix": "S" * 201}, {"prefix": "S", "limit": 0},
+                                    {"prefix": "S", "limit": 51}])
+def test_symbol_completion_refuses_what_it_cannot_take(client, params):
+    r = client.get("/symbols", params=params)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "query"
+
+
 @pytest.mark.parametrize("path", [SYRIA_PATH, f"{SYRIA_PATH}/paragraphs/3"])
 def test_a_language_the_document_is_not_in_is_a_404_naming_those_it_is(client, path):
     r = client.get(path, params={"language": "es"})
@@ -260,7 +287,7 @@ def test_the_document_view_has_a_language_switch(client):
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
     assert '<main id="document" class="document" tabindex="-1" lang="fr" dir="ltr">' in text
-    assert '<nav class="versions" aria-label="Language versions">' in text
+    assert '<nav class="versions" aria-label="Language versions" data-i18n-aria-label="doc.versions">' in text
     assert '<span class="current" lang="fr" aria-current="page">Français</span>' in text
     assert (f'<a class="version" href="{url("en")}" hreflang="en" lang="en" data-language="en">English</a>'
             in text)
