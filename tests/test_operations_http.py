@@ -401,9 +401,9 @@ def test_opensearch_uses_the_public_url(ctoc_engine, monkeypatch):
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-@pytest.mark.parametrize("page_path, ready", [("/docs", ".opblock")])
+@pytest.mark.parametrize("page_path, ready", [("/docs", ".opblock"), ("/redoc", "[data-section-id^='operation/']")])
 def test_api_docs_render_offline_under_the_sites_csp(server, browser, page_path, ready):
-    from service.web import CSP
+    from service.web import CSP, REDOC_CSP
 
     context = browser.new_context()
     page = context.new_page()
@@ -422,7 +422,7 @@ def test_api_docs_render_offline_under_the_sites_csp(server, browser, page_path,
     page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         response = page.goto(server.url + page_path)
-        assert response.headers.get("content-security-policy") == CSP
+        assert response.headers.get("content-security-policy") == (REDOC_CSP if page_path == "/redoc" else CSP)
         page.wait_for_selector(ready, timeout=30_000)
         assert page.locator(ready).count() >= 5
         text = page.inner_text("body")
@@ -433,8 +433,9 @@ def test_api_docs_render_offline_under_the_sites_csp(server, browser, page_path,
     assert not problems, problems
 
 
-def test_docs_assets_are_served_by_the_service(client):
-    page = client.get("/docs").text
+@pytest.mark.parametrize("page_path", ["/docs", "/redoc"])
+def test_docs_assets_are_served_by_the_service(client, page_path):
+    page = client.get(page_path).text
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
     for asset in assets:
