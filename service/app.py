@@ -34,6 +34,8 @@ from service.models import (
     Health,
     ParagraphOut,
     SearchResponse,
+    SymbolSuggestion,
+    SymbolSuggestions,
 )
 from service.observability import (
     REQUEST_ID_HEADER,
@@ -44,7 +46,14 @@ from service.observability import (
     safe_text,
 )
 from service.search import MAX_DEPTH, MODES, EngineError, Filters, SearchEngine, search_page
-from service.web import DOCUMENT_HTML_NOTE, DOCUMENT_HTML_RESPONSE, document_response, install_web, root_path
+from service.web import (
+    DOCUMENT_HTML_NOTE,
+    DOCUMENT_HTML_RESPONSE,
+    document_response,
+    document_url,
+    install_web,
+    root_path,
+)
 
 log = logging.getLogger("parasearch")
 MAX_QUERY_CHARS = 1000
@@ -201,6 +210,21 @@ def register_routes(app: FastAPI) -> None:
     ) -> DocumentList:
         docs = engine.index.documents()
         return DocumentList(total=len(docs), documents=[DocumentSummary(**d) for d in docs[offset:offset + limit]])
+
+    @app.get("/symbols", response_model=SymbolSuggestions, tags=["documents"], dependencies=read,
+             summary="Document symbols that complete what was typed (autocompletion)")
+    def symbols(
+        engine: Engine,
+        request: Request,
+        prefix: Annotated[str, Query(min_length=1, max_length=200, examples=["S/RES/26"],
+                                     description="The start of a symbol, or of a part of one after a slash")],
+        limit: Annotated[int, Query(ge=1, le=50)] = 8,
+    ) -> SymbolSuggestions:
+        ix, root = engine.index, root_path(request)
+        return SymbolSuggestions(prefix=prefix, suggestions=[
+            SymbolSuggestion(symbol=ix.doc_symbol[d], title=ix.doc_title[d] or "", date=ix.doc_date[d],
+                             languages=list(ix.doc_languages[d]), url=document_url(ix.doc_symbol[d], root=root))
+            for d in ix.suggest_symbols(prefix, limit)])
 
     @app.get("/documents/{symbol:path}/paragraphs/{para}", response_model=ParagraphOut, tags=["documents"],
              dependencies=read,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 
 from parasearch import indexfiles
 from parasearch.indexfiles import IndexError_
-from parasearch.types import citation, language_order
+from parasearch.types import citation, language_order, normalize_symbol
 
 __all__ = ["IndexError_", "LoadedIndex", "ParagraphRow"]
 
@@ -114,6 +115,7 @@ class LoadedIndex:
             key: dict(sorted(((str(self.doc_lang[i]), i) for i in ids), key=lambda x: language_order(x[0])))
             for key, ids in self.key_to_docs.items()}
         self.doc_languages: list[tuple[str, ...]] = [tuple(self.symbol_versions[d[2]]) for d in docs]
+        self._load_symbol_keys()
         rows = self._db.execute("SELECT doc_id, para, text_key FROM paragraphs ORDER BY id").fetchall()
         self.para_doc = np.array([r[0] for r in rows], dtype=np.int64)
         self._load_versions([r[1] for r in rows])
@@ -132,6 +134,37 @@ class LoadedIndex:
             bounds = np.flatnonzero(np.diff(groups)) + 1
             for chunk in np.split(sorted_ids, bounds):
                 self.group_members[int(self.para_group[chunk[0]])] = chunk
+
+    def _load_symbol_keys(self) -> None:
+        """For symbol autocompletion: each symbol key once, sorted (a prefix is a range found by bisection), with
+        the document that stands for it (the English version, else the first in the UN's order) and its date."""
+        keys = sorted(self.symbol_versions)
+        self._symbol_keys = keys
+        self._symbol_key_array = np.array(keys, dtype=str) if keys else np.zeros(0, dtype="<U1")
+        lead = [self.symbol_versions[k].get("en", next(iter(self.symbol_versions[k].values()))) for k in keys]
+        self._symbol_key_doc = np.array(lead, dtype=np.int64)
+
+    def suggest_symbols(self, text: str, limit: int = 8) -> list[int]:
+        """Documents (one per symbol: see :meth:`_load_symbol_keys`) whose symbol completes ``text``, compared as
+        :func:`normalize_symbol` compares symbols: first those whose symbol starts with it, then those where it
+        starts a part after a ``/`` (``79/191`` finds ``A/RES/79/191``); newest first within each. Empty for
+        text that folds to nothing."""
+        key = normalize_symbol(text)
+        if not key or limit <= 0:
+            return []
+        lo = bisect.bisect_left(self._symbol_keys, key)
+        hi = bisect.bisect_left(self._symbol_keys, key + "\U0010ffff")
+        starts = np.arange(lo, hi, dtype=np.int64)
+        inner = np.flatnonzero(np.char.find(self._symbol_key_array, "/" + key) >= 0)
+        inner = inner[(inner < lo) | (inner >= hi)]
+        out: list[int] = []
+        for group in (starts, inner):
+            docs = self._symbol_key_doc[group]
+            docs = docs[np.lexsort((docs, -self.doc_date_int[docs]))]  # newest first, then in index order
+            out.extend(int(d) for d in docs[: limit - len(out)])
+            if len(out) >= limit:
+                break
+        return out
 
     def _load_versions(self, paras: list[str]) -> None:
         """The language versions of each paragraph: the paragraphs with the same symbol and locator in the other

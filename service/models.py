@@ -175,6 +175,23 @@ class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 
 
+class SymbolSuggestion(BaseModel):
+    """An indexed document whose symbol completes what was typed."""
+
+    symbol: str = Field(examples=["S/RES/2672 (2023)"])
+    title: str
+    date: str | None
+    languages: list[str] = Field(examples=[["en", "fr"]], description="The languages it is indexed in, UN order")
+    url: str = Field(examples=["/documents/S/RES/2672%20(2023)"], description="Its document view")
+
+
+class SymbolSuggestions(BaseModel):
+    prefix: str = Field(description="What was typed, as received")
+    suggestions: list[SymbolSuggestion] = Field(description=(
+        "Symbols that start with it (compared without case, spaces or width), then symbols in which it starts a "
+        "part after a slash (`79/191` finds `A/RES/79/191`); newest first within each; one per symbol"))
+
+
 class Health(BaseModel):
     status: str
     documents: int

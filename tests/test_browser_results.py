@@ -412,6 +412,33 @@ def test_the_search_hint_example_is_a_citation_the_index_holds(service, watched)
 
 # -- document view ----------------------------------------------------------------------------------------------
 
+def test_symbols_are_offered_as_they_are_typed_in_the_search_box_and_the_symbol_filter(service, watched):
+    page = watched.page
+    page.goto(f"{service}/")
+    box, offered = page.locator("#q"), page.locator("#q-symbols option")
+    expect(box).to_have_attribute("list", "q-symbols")
+    box.press_sequentially("s/res/25", delay=20)
+    expect(offered).to_have_count(2)
+    assert sorted(offered.evaluate_all("os => os.map(o => o.value)")) == ["S/RES/2561 (2021)", "S/RES/2562 (2021)"]
+    label = offered.first.get_attribute("label")
+    assert label and label.endswith("2021"), label  # the title and the year beside each symbol
+    box.fill("")
+    box.press_sequentially("humanitarian aid to Syria", delay=10)  # a question is not a symbol: nothing offered
+    expect(offered).to_have_count(0)
+    # choosing a symbol and searching for it finds that document
+    box.fill("")
+    box.press_sequentially("S/RES/2672", delay=20)
+    expect(offered).to_have_count(1)
+    box.fill(offered.first.get_attribute("value"))
+    box.press("Enter")
+    expect(page.locator("#results li.result").first).to_contain_text("S/RES/2672 (2023)")
+    page.locator("#filters summary").click()
+    page.locator("#f-symbol").press_sequentially("2561", delay=20)
+    expect(page.locator("#symbol-list option")).to_have_count(1)
+    expect(page.locator("#symbol-list option")).to_have_attribute("value", "S/RES/2561 (2021)")
+    watched.assert_clean()
+
+
 def test_the_document_view_keeps_its_header_in_sight_and_links_the_official_document(service, watched,
                                                                                        monkeypatch):
     page = watched.page

@@ -27,6 +27,9 @@
  * index has none of) and offers to clear the filters; a service that cannot be reached or fails says so in plain
  * words with a "Try again" button; the search box's example is a citation the served index holds.
  *
+ * Symbols are offered as they are typed (GET symbols?prefix=...) in the symbol filter, and in the search box while
+ * its text looks like the start of a symbol ("S/RES/26"), through native <datalist> elements.
+ *
  * Safety: every string from the server or the user goes into the page with textContent. The one
  * exception is a result's `snippet`, which the server HTML-escapes and marks up with <mark>; even that
  * is rebuilt here from text nodes and <mark> elements only (see safeSnippet).
@@ -964,6 +967,50 @@
     if (lastParams && lastParams.get("q")) run(lastParams);
     else document.title = baseTitle;
   });
+
+  // -- symbol autocompletion ---------------------------------------------------------------------
+  // A native <datalist> per box, filled from GET symbols?prefix=... as the user types (after a short pause, the
+  // request before cancelled): the browser shows the choices and handles the keyboard and screen readers. The
+  // search box offers symbols only while its text looks like the start of one (letters, then a slash, no space:
+  // "S/RES/26", "A/HRC/5"), never for a question; the symbol filter offers them for any text.
+  const SYMBOL_START = /^[A-Za-z][A-Za-z0-9.]*\/\S*$/;
+
+  function suggestSymbols(box, list, wanted) {
+    let timer = null;
+    let inFlight = null;
+    let asked = "";
+    box.addEventListener("input", () => {
+      const text = box.value.trim();
+      clearTimeout(timer);
+      if (!wanted(text)) {
+        if (inFlight) inFlight.abort();
+        list.replaceChildren();
+        asked = "";
+        return;
+      }
+      if (text === asked) return;
+      timer = setTimeout(async () => {
+        if (inFlight) inFlight.abort();
+        const mine = new AbortController();
+        inFlight = mine;
+        asked = text;
+        try {
+          const res = await fetch(`symbols?${new URLSearchParams({ prefix: text, limit: "8" })}`,
+            { headers: { Accept: "application/json" }, signal: mine.signal });
+          if (!res.ok) return;
+          const body = await res.json();
+          if (mine.signal.aborted) return;
+          list.replaceChildren(...body.suggestions.map((s) => el("option", {
+            value: s.symbol, label: [s.title, s.date ? s.date.slice(0, 4) : ""].filter(Boolean).join(" · "),
+          })));
+        } catch (err) {
+          if (err.name !== "AbortError") list.replaceChildren(); // autocompletion is a help: never an error
+        }
+      }, 150);
+    });
+  }
+  suggestSymbols(input, $("q-symbols"), (text) => SYMBOL_START.test(text));
+  suggestSymbols(symbolEl, $("symbol-list"), (text) => text.length > 0);
 
   const initial = new URLSearchParams(window.location.search);
   fillForm(initial);
