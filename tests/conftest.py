@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,25 @@ def mini_server(mini_engine):
 
     with LiveServer(create_app(engine=mini_engine)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def versions_web(tmp_path_factory, encoder) -> Iterator[dict]:
+    """The service over S/RES/2672 (2023) and S/RES/2561 (2021) in English and French (and S/RES/2562 (2021) in
+    English), and an intranet page allowed to embed its widget (the browser tests of language versions and of
+    accessibility share it)."""
+    from service.app import create_app
+    from tests.test_browser import HostPage
+    from tests.test_versions import versions_engine
+    from tests.test_web import CORS_ENV
+
+    allowed_port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CORS_ENV, f"http://127.0.0.1:{allowed_port}")
+        app = create_app(engine=versions_engine(tmp_path_factory, encoder))
+    with LiveServer(app) as service:
+        host = HostPage(service.url, allowed_port).start()
+        try:
+            yield {"service": service.url, "allowed": host.url}
+        finally:
+            host.stop()

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import CHROMIUM, LiveServer, free_port
-from tests.test_versions import FR_QUESTION, versions_engine
+from tests.test_versions import FR_QUESTION
 from tests.test_web import CORS_ENV, HOSTILE_SYMBOL, build_hostile_index
 
 QUESTION = "video recording of child witnesses"
@@ -407,24 +407,6 @@ def test_copy_citation_falls_back_where_the_clipboard_api_is_missing(web, browse
 # -- language versions ---------------------------------------------------------------------------------------
 
 SYRIA_DOC = "/documents/S/RES/2672%20(2023)"
-
-
-@pytest.fixture(scope="session")
-def versions_web(tmp_path_factory, encoder) -> Iterator[dict]:
-    """The service over S/RES/2672 (2023) and S/RES/2561 (2021) in English and French (and S/RES/2562 (2021) in
-    English), and an intranet page allowed to embed its widget."""
-    from service.app import create_app
-
-    allowed_port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CORS_ENV, f"http://127.0.0.1:{allowed_port}")
-        app = create_app(engine=versions_engine(tmp_path_factory, encoder))
-    with LiveServer(app) as service:
-        host = HostPage(service.url, allowed_port).start()
-        try:
-            yield {"service": service.url, "allowed": host.url}
-        finally:
-            host.stop()
 
 
 def test_a_result_opens_its_own_language_version_and_lists_the_others(versions_web, watched):
