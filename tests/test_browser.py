@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from tests.conftest import CHROMIUM, LiveServer, free_port
@@ -43,21 +44,24 @@ HOST_PAGE = """<!doctype html>
 <body>
 <h1>Legal Office intranet</h1>
 <p>Search the UN documents below.</p>
-<script src="{service}/widget.js" data-parasearch data-k="3" data-placeholder="Ask about UN documents"></script>
+<script src="{service}/widget.js" data-parasearch data-k="3" data-placeholder="Ask about UN documents"{extra}></script>
 <p id="after">Footer text of the host page.</p>
 </body></html>
 """
 
 
 class HostPage:
-    """A tiny http.server on its own loopback port serving one intranet page that embeds the widget."""
+    """A tiny http.server on its own loopback port serving an intranet page that embeds the widget: at ``/`` as
+    search only, at ``/with-answer`` with ``data-answer="true"``."""
 
     def __init__(self, service_url: str, port: int | None = None) -> None:
-        body = HOST_PAGE.format(service=service_url).encode()
+        pages = {"/": HOST_PAGE.format(service=service_url, extra="").encode(),
+                 "/with-answer": HOST_PAGE.format(service=service_url, extra=' data-answer="true"').encode()}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                if self.path != "/":
+                body = pages.get(self.path)
+                if body is None:
                     self.send_error(404)
                     return
                 self.send_response(200)
@@ -349,6 +353,34 @@ def test_widget_on_an_allowed_intranet_page(web, watched):
     links.first.click()
     page.wait_for_url(href)
     expect(page.locator(".para.cited")).to_be_in_viewport()
+    watched.assert_clean()
+
+
+def test_widget_with_data_answer_shows_the_cited_answer_above_its_results(web, watched):
+    page = watched.page
+    page.goto(web["allowed"] + "/with-answer")
+    widget = page.locator("parasearch-widget")
+    box = widget.locator("input[type=search]")
+    box.fill(QUESTION)
+    box.press("Enter")
+    expect(widget.locator("li a.cite")).to_have_count(3)  # the results, never held up by the answer
+    answer = widget.locator("section.answer")
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=60_000)
+    api = httpx.post(web["service"] + "/answer", json={"question": QUESTION, "filters": {}}, timeout=60).json()
+    heading = {"answer": "Answer", "closest": "Closest passage", "not_found": "Not found"}[api["state"]]
+    expect(answer.locator("h2")).to_have_text(heading)
+    expect(answer).to_have_attribute("data-state", api["state"])
+    lead = api["sentences"][0]["citations"][0]
+    first = answer.locator("p.run a.cite").first
+    expect(first).to_have_text(lead["citation"])  # each run led by its citation, linking to the paragraph
+    assert first.get_attribute("href") == web["service"] + lead["url"]
+    assert answer.bounding_box()["y"] < widget.locator("ol.results").bounding_box()["y"]
+    # the search-only page asks for no answer
+    page.goto(web["allowed"] + "/")
+    box.fill(QUESTION)
+    box.press("Enter")
+    expect(widget.locator("li a.cite")).to_have_count(3)
+    expect(answer).to_be_hidden()
     watched.assert_clean()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import CHROMIUM
-from tests.test_browser import SYRIA_DOC, Watched, widget_search
+from tests.test_browser import SYRIA_DOC, Watched
 from tests.test_versions import FR_QUESTION
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -82,11 +82,18 @@ def test_the_document_view_with_its_language_switch(versions_web, page_at, langu
     watched.assert_clean()
 
 
-def test_the_widget_on_an_intranet_page(versions_web, page_at):
+@pytest.mark.parametrize("path", ["/", "/with-answer"])
+def test_the_widget_on_an_intranet_page(versions_web, page_at, path):
     watched = page_at()
     page = watched.page
-    widget, _ = widget_search(page, versions_web["allowed"], FR_QUESTION)
+    page.goto(versions_web["allowed"] + path)
+    widget = page.locator("parasearch-widget")
+    widget.locator("input[type=search]").fill(FR_QUESTION)
+    widget.locator("input[type=search]").press("Enter")
     expect(widget.locator("li").first).to_be_visible()
+    if path == "/with-answer":
+        expect(widget.locator("section.answer h2")).to_be_visible()
+        expect(widget.locator("section.answer")).not_to_have_attribute("aria-busy", "true", timeout=60_000)
     # the widget only: the host page's own markup is the intranet's business
     assert serious_violations(page, context="parasearch-widget") == []
     watched.assert_clean()

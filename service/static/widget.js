@@ -17,6 +17,9 @@
  *   data-target       CSS selector of the element to render into
  *   data-lang         the widget's interface language: ar, zh, en, fr, ru or es (default: the host page's
  *                     <html lang>, else English); Arabic lays the widget out right to left
+ *   data-answer       "true": also ask POST answer and show the cited answer above the results, headed by its
+ *                     state ("Answer", "Closest passage", "Not found"), each run of sentences led by its
+ *                     citation; the results never wait for it, and a service without answers shows none
  *
  * Its few interface strings are embedded below in the six languages (a copy of the same keys in static/i18n.js,
  * which tests/test_browser_i18n.py keeps identical), so that the widget stays one request.
@@ -66,6 +69,17 @@
       font-size: 11px; font-weight: 600; color: #545b64; line-height: 1.5; vertical-align: 1px; white-space: nowrap; }
     li.weak .snippet { color: #545b64; }
     .status.not-found { color: #1b1f24; font-weight: 600; }
+    .answer { margin: 10px 0 0; padding: 8px 10px; border-inline-start: 4px solid #0b5394; background: #f3f6f9;
+      border-radius: 4px; }
+    .answer[hidden] { display: none; }
+    .answer[data-state="closest"] { border-inline-start-color: #8a5a00; }
+    .answer[data-state="not_found"] { border-inline-start-color: #545b64; }
+    .answer h2 { font-size: 15px; margin: 0 0 4px; }
+    .answer p { margin: 4px 0 0; overflow-wrap: break-word; }
+    .answer .note { font-size: 13px; color: #545b64; }
+    .answer .state-note { font-size: 13px; color: #7a4f00; font-weight: 600; }
+    .answer ol { margin: 4px 0 0; }
+    .answer li { padding: 4px 0; }
   `;
 
   const MESSAGES = /* widget-catalogue:begin */ {
@@ -83,7 +97,15 @@
       "widget.all": "All results on parasearch",
       "status.none": "No results for “{q}”.",
       "status.notFound": {"one": "No good match for “{q}”; {n} closest passage shown.", "other": "No good match for “{q}”; {n} closest passages shown."},
-      "status.results": {"one": "{n} result for “{q}”.", "other": "{n} results for “{q}”."}
+      "status.results": {"one": "{n} result for “{q}”.", "other": "{n} results for “{q}”."},
+      "answer.heading": "Answer",
+      "answer.closest": "Closest passage",
+      "answer.closestNote": "This passage may not answer the question.",
+      "answer.notFound": "Not found",
+      "answer.composing": "Composing a cited answer…",
+      "answer.extractive": "Sentences quoted from the cited paragraphs.",
+      "answer.llm": "Written by a language model from the cited paragraphs: check them.",
+      "answer.items": "Documents, newest first"
     },
     "fr": {
       "search.label": "Rechercher dans les documents de l’ONU",
@@ -99,7 +121,15 @@
       "widget.all": "Tous les résultats sur parasearch",
       "status.none": "Aucun résultat pour « {q} ».",
       "status.notFound": {"one": "Aucune bonne correspondance pour « {q} » ; {n} passage proche affiché.", "other": "Aucune bonne correspondance pour « {q} » ; {n} passages proches affichés."},
-      "status.results": {"one": "{n} résultat pour « {q} ».", "other": "{n} résultats pour « {q} »."}
+      "status.results": {"one": "{n} résultat pour « {q} ».", "other": "{n} résultats pour « {q} »."},
+      "answer.heading": "Réponse",
+      "answer.closest": "Passage le plus proche",
+      "answer.closestNote": "Ce passage ne répond peut-être pas à la question.",
+      "answer.notFound": "Aucune réponse trouvée",
+      "answer.composing": "Rédaction d’une réponse avec citations…",
+      "answer.extractive": "Phrases citées textuellement des paragraphes indiqués.",
+      "answer.llm": "Rédigé par un modèle de langage à partir des paragraphes cités : vérifiez-les.",
+      "answer.items": "Documents, du plus récent au plus ancien"
     },
     "es": {
       "search.label": "Buscar en los documentos de las Naciones Unidas",
@@ -115,7 +145,15 @@
       "widget.all": "Todos los resultados en parasearch",
       "status.none": "No hay resultados para «{q}».",
       "status.notFound": {"one": "No hay una buena coincidencia para «{q}»; se muestra {n} pasaje cercano.", "other": "No hay una buena coincidencia para «{q}»; se muestran {n} pasajes cercanos."},
-      "status.results": {"one": "{n} resultado para «{q}».", "other": "{n} resultados para «{q}»."}
+      "status.results": {"one": "{n} resultado para «{q}».", "other": "{n} resultados para «{q}»."},
+      "answer.heading": "Respuesta",
+      "answer.closest": "Pasaje más cercano",
+      "answer.closestNote": "Es posible que este pasaje no responda a la pregunta.",
+      "answer.notFound": "No se encontró respuesta",
+      "answer.composing": "Redactando una respuesta con citas…",
+      "answer.extractive": "Oraciones citadas textualmente de los párrafos indicados.",
+      "answer.llm": "Redactado por un modelo de lenguaje a partir de los párrafos citados: verifíquelos.",
+      "answer.items": "Documentos, del más reciente al más antiguo"
     },
     "ru": {
       "search.label": "Поиск по документам ООН",
@@ -131,7 +169,15 @@
       "widget.all": "Все результаты на parasearch",
       "status.none": "По запросу «{q}» ничего не найдено.",
       "status.notFound": {"one": "Нет точных совпадений для «{q}»; показан {n} близкий фрагмент.", "few": "Нет точных совпадений для «{q}»; показаны {n} близких фрагмента.", "many": "Нет точных совпадений для «{q}»; показано {n} близких фрагментов.", "other": "Нет точных совпадений для «{q}»; показано {n} близкого фрагмента."},
-      "status.results": {"one": "{n} результат по запросу «{q}».", "few": "{n} результата по запросу «{q}».", "many": "{n} результатов по запросу «{q}».", "other": "{n} результата по запросу «{q}»."}
+      "status.results": {"one": "{n} результат по запросу «{q}».", "few": "{n} результата по запросу «{q}».", "many": "{n} результатов по запросу «{q}».", "other": "{n} результата по запросу «{q}»."},
+      "answer.heading": "Ответ",
+      "answer.closest": "Наиболее близкий фрагмент",
+      "answer.closestNote": "Этот фрагмент может не отвечать на вопрос.",
+      "answer.notFound": "Ответ не найден",
+      "answer.composing": "Составляется ответ со ссылками…",
+      "answer.extractive": "Предложения процитированы из указанных пунктов.",
+      "answer.llm": "Составлено языковой моделью на основе указанных пунктов: проверьте их.",
+      "answer.items": "Документы, сначала новые"
     },
     "zh": {
       "search.label": "检索联合国文件",
@@ -147,7 +193,15 @@
       "widget.all": "在 parasearch 上查看全部结果",
       "status.none": "未找到“{q}”的结果。",
       "status.notFound": "“{q}”没有良好匹配；显示 {n} 个最接近的段落。",
-      "status.results": "“{q}”共有 {n} 个结果。"
+      "status.results": "“{q}”共有 {n} 个结果。",
+      "answer.heading": "答案",
+      "answer.closest": "最接近的段落",
+      "answer.closestNote": "此段落可能并未回答该问题。",
+      "answer.notFound": "未找到答案",
+      "answer.composing": "正在撰写附有引文的答案…",
+      "answer.extractive": "句子摘自所引段落。",
+      "answer.llm": "由语言模型根据所引段落撰写：请核对原文。",
+      "answer.items": "文件，按从新到旧排列"
     },
     "ar": {
       "search.label": "البحث في وثائق الأمم المتحدة",
@@ -163,7 +217,15 @@
       "widget.all": "جميع النتائج على parasearch",
       "status.none": "لا نتائج لـ «{q}».",
       "status.notFound": {"zero": "لا مطابقة جيدة لـ «{q}»، ولا مقاطع قريبة.", "one": "لا مطابقة جيدة لـ «{q}»؛ يُعرض أقرب مقطع.", "two": "لا مطابقة جيدة لـ «{q}»؛ يُعرض أقرب مقطعين.", "few": "لا مطابقة جيدة لـ «{q}»؛ تُعرض {n} مقاطع قريبة.", "many": "لا مطابقة جيدة لـ «{q}»؛ يُعرض {n} مقطعاً قريباً.", "other": "لا مطابقة جيدة لـ «{q}»؛ يُعرض {n} مقطع قريب."},
-      "status.results": {"zero": "لا نتائج لـ «{q}».", "one": "نتيجة واحدة لـ «{q}».", "two": "نتيجتان لـ «{q}».", "few": "{n} نتائج لـ «{q}».", "many": "{n} نتيجة لـ «{q}».", "other": "{n} نتيجة لـ «{q}»."}
+      "status.results": {"zero": "لا نتائج لـ «{q}».", "one": "نتيجة واحدة لـ «{q}».", "two": "نتيجتان لـ «{q}».", "few": "{n} نتائج لـ «{q}».", "many": "{n} نتيجة لـ «{q}».", "other": "{n} نتيجة لـ «{q}»."},
+      "answer.heading": "الإجابة",
+      "answer.closest": "أقرب مقطع",
+      "answer.closestNote": "قد لا يجيب هذا المقطع عن السؤال.",
+      "answer.notFound": "لم يُعثر على إجابة",
+      "answer.composing": "جارٍ إعداد إجابة مع الإحالات…",
+      "answer.extractive": "جمل مقتبسة من الفقرات المشار إليها.",
+      "answer.llm": "كتبها نموذج لغوي استناداً إلى الفقرات المشار إليها: يرجى التحقق منها.",
+      "answer.items": "الوثائق، الأحدث أولاً"
     }
   } /* widget-catalogue:end */;
   const RTL = new Set(["ar"]);
@@ -226,6 +288,7 @@
     const k = Math.min(20, Math.max(1, parseInt(d.k || "5", 10) || 5));
     const fixed = ["body", "type", "language"].filter((f) => d[f]).map((f) => [f, d[f]]);
     const newTab = d.newTab === "true";
+    const withAnswer = d.answer === "true";
     const uid = `ps-${++counter}`;
     const lang = widgetLanguage(script);
     const t = translator(lang);
@@ -250,13 +313,15 @@
       el("label", { for: `${uid}-q`, text: d.label || t("search.label") }),
       el("div", { className: "row" }, input, button));
     const status = el("p", { className: "status", role: "status", "aria-live": "polite" });
+    const answerHeading = el("h2", { id: `${uid}-answer` });
+    const answerBox = el("section", { className: "answer", "aria-labelledby": `${uid}-answer`, hidden: "" });
     const list = el("ol", { className: "results", "aria-label": t("widget.results") });
     const more = el("p", { className: "more" });
     const [before, after] = t("widget.brand").split("{link}");
     const brand = el("p", { className: "brand" }, before || null, el("a", { href: base.href, text: "parasearch" }),
       after || null);
     root.append(el("div", { className: "ps", part: "panel", lang, dir: RTL.has(lang) ? "rtl" : "ltr" }, form,
-      status, list, more, brand));
+      status, answerBox, list, more, brand));
 
     const linkProps = newTab ? { target: "_blank", rel: "noopener" } : {};
     // The document view of one language version, at the paragraph (the API's `url`, on the service's origin).
@@ -284,6 +349,78 @@
       window.setTimeout(() => { status.textContent = text; }, 30);
     }
 
+    // The answer box: its heading says the state in words; each run of sentences citing the same paragraphs is led
+    // once by those citations ("S/RES/2542 (2020), para. 7: Decides ..."); a list answer's items follow.
+    const STATES = { answer: ["answer.heading", ""], closest: ["answer.closest", "answer.closestNote"],
+      not_found: ["answer.notFound", ""] };
+
+    function citeLink(c) {
+      return el("a", { className: "cite", href: docHref(c.symbol, c.para, c.language), hreflang: c.language,
+        text: c.citation, ...linkProps });
+    }
+
+    function showAnswer(data) {
+      const state = Object.prototype.hasOwnProperty.call(STATES, data.state) ? data.state
+        : (data.found === false ? "not_found" : "answer");
+      const [heading, note] = STATES[state];
+      answerBox.dataset.state = state;
+      answerBox.removeAttribute("aria-busy");
+      answerHeading.textContent = t(heading);
+      const body = [answerHeading];
+      if (note) body.push(el("p", { className: "state-note", text: t(note) }));
+      const sentences = (Array.isArray(data.sentences) ? data.sentences : [])
+        .filter((x) => x.supported !== false && Array.isArray(x.citations) && x.citations.length);
+      if (state === "not_found" || !sentences.length) {
+        if (data.answer) body.push(el("p", { className: "note", text: data.answer }));
+      } else {
+        const runs = [];
+        const key = (x) => x.citations.map((c) => c.citation).join("; ");
+        for (const x of sentences) {
+          const last = runs[runs.length - 1];
+          if (last && last.key === key(x)) last.texts.push(x.text);
+          else runs.push({ key: key(x), citations: x.citations, texts: [x.text] });
+        }
+        for (const run of runs) {
+          const p = el("p", { className: "run" });
+          run.citations.forEach((c, i) => { if (i) p.append("; "); p.append(citeLink(c)); });
+          p.append(": ", run.texts.join(" "));
+          body.push(p);
+        }
+      }
+      const items = Array.isArray(data.items) ? data.items : [];
+      if (items.length) {
+        body.push(el("ol", { "aria-label": t("answer.items") }, ...items.map((item) => el("li", null,
+          item.date ? `${item.date} ` : null, citeLink(item)))));
+      }
+      if (typeof data.method === "string" && state !== "not_found") {
+        body.push(el("p", { className: "note", text: t(data.method.startsWith("llm") ? "answer.llm"
+          : "answer.extractive") }));
+      }
+      answerBox.replaceChildren(...body);
+      answerBox.hidden = false;
+    }
+
+    async function askAnswer(q, signal) {
+      answerHeading.textContent = t("answer.heading");
+      answerBox.dataset.state = "";
+      answerBox.setAttribute("aria-busy", "true");
+      answerBox.replaceChildren(answerHeading, el("p", { className: "note", text: t("answer.composing") }));
+      answerBox.hidden = false;
+      const filters = {};
+      for (const [f, v] of fixed) filters[f] = [v];
+      try {
+        const res = await fetch(new URL("answer", base), {
+          method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ question: q, filters }), mode: "cors", credentials: "omit", signal,
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`); // no answers here (404), a limit (429): no box
+        const data = await res.json();
+        if (!signal.aborted) showAnswer(data);
+      } catch (err) {
+        if (err.name !== "AbortError") answerBox.hidden = true;
+      }
+    }
+
     let inflight = null;
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -299,7 +436,10 @@
       for (const [f, v] of fixed) params.append(f, v);
       list.replaceChildren();
       more.replaceChildren();
+      answerBox.hidden = true;
+      answerBox.replaceChildren();
       setStatus(t("status.searching"));
+      if (withAnswer) askAnswer(q, inflight.signal); // beside the search: the results never wait for it
       let res;
       try {
         res = await fetch(new URL(`search?${params}`, base), {
