@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.cache import EmbeddingCache, ParseCache, embed_sorted, prepare_with_cache
+from indexer.context import CONTEXTS, DEFAULT_CONTEXT, embedding_texts
 from indexer.corpus import Problem, discover
 from indexer.embed import Encoder, describe, load_encoders
 from indexer.readers import read_document
@@ -229,9 +230,16 @@ Arm = tuple[list[list[str]], np.ndarray]  # one model's windows per paragraph, a
 
 
 def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | None, report: BuildReport, *,
-               batch_size: int = 64, progress: bool = False) -> tuple[list[int], list[Arm]]:
+               batch_size: int = 64, progress: bool = False,
+               embed_texts: list[str] | None = None) -> tuple[list[int], list[Arm]]:
     """Each paragraph's token count, and per model (dense arm) its windows and their vectors, taking what the
-    embedding cache at ``cache_path`` has (None: no cache). Adds the time spent to ``report``."""
+    embedding cache at ``cache_path`` has (None: no cache). Adds the time spent to ``report``.
+
+    ``embed_texts``: what each paragraph is embedded as when it is not its own text (a context,
+    :mod:`indexer.context`); the token counts are still those of ``texts``."""
+    own_text = embed_texts is None or embed_texts == texts
+    if own_text:
+        embed_texts = texts
     arms = []  # (windows per paragraph, vectors) per model
     report.seconds["prepare"] = report.seconds.get("prepare", 0.0)
     report.seconds["embed"] = report.seconds.get("embed", 0.0)
@@ -240,7 +248,7 @@ def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | Non
         t0 = time.perf_counter()
         cache = EmbeddingCache(cache_path, enc.dim) if cache_path is not None else None
         try:
-            n_tokens, windows = prepare_with_cache(enc, texts, cache)
+            n_tokens, windows = prepare_with_cache(enc, embed_texts, cache)
             win_texts = [w for ws in windows for w in ws]
             report.seconds["prepare"] += time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -251,6 +259,10 @@ def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | Non
         report.embedded_now += now
         report.seconds["embed"] += time.perf_counter() - t0
         arms.append((windows, vectors))
+    if not own_text:
+        from indexer.tokens import count_tokens
+
+        n_tokens = count_tokens(texts)
     return n_tokens, arms
 
 
@@ -293,8 +305,11 @@ def build_from_documents(
     use_cache: bool = True,
     batch_size: int = 64,
     progress: bool = True,
+    context: str = DEFAULT_CONTEXT,
 ) -> BuildReport:
     """Index already parsed documents ``(document, content hash)`` into ``index_dir``.
+
+    ``context``: what each paragraph is embedded with besides its text (:mod:`indexer.context`).
 
     ``model``: one model or several joined by "+" (default
     :data:`parasearch.config.DEFAULT_MODELS`), or ``encoder``: one encoder or a
@@ -305,6 +320,8 @@ def build_from_documents(
 
     if index_type not in INDEX_TYPES:
         raise ValueError(f"index type must be one of {INDEX_TYPES}")
+    if context not in CONTEXTS:
+        raise ValueError(f"embedding context must be one of {CONTEXTS}")
     index_dir = Path(index_dir)
     report = report or BuildReport(index_dir=index_dir)
     paragraphs = [p for parsed, _ in docs for p in parsed.paragraphs]
@@ -318,17 +335,18 @@ def build_from_documents(
     with indexfiles.space_errors(index_dir):
         n_tokens, arms = embed_arms(encoders, texts,
                                     cache_path or default_cache_path(index_dir) if use_cache else None,
-                                    report, batch_size=batch_size, progress=progress)
+                                    report, batch_size=batch_size, progress=progress,
+                                    embed_texts=embedding_texts(docs, context))
         t0 = time.perf_counter()
         with indexfiles.writer(index_dir):  # one writer at a time; removes what a killed one left
-            _write_generation(index_dir, docs, texts, arms, encoders, n_tokens, index_type, report, t0)
+            _write_generation(index_dir, docs, texts, arms, encoders, n_tokens, index_type, report, t0, context)
     report.published = True
     return report
 
 
 def _write_generation(index_dir: Path, docs: list[tuple[ParsedDocument, str]], texts: list[str], arms: list[Arm],
                       encoders: list[Encoder], n_tokens: list[int], index_type: str, report: BuildReport,
-                      t0: float) -> None:
+                      t0: float, context: str = DEFAULT_CONTEXT) -> None:
     import faiss
 
     gen = indexfiles.new_generation(index_dir)
@@ -354,6 +372,7 @@ def _write_generation(index_dir: Path, docs: list[tuple[ParsedDocument, str]], t
             "index_types": built_types,
             "index_type_requested": index_type,
             "analysis": {"version": ANALYSIS_VERSION, "bm25": "per document language"},
+            "embedding_context": context,  # what paragraphs were embedded with (indexer.context)
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "counts": {"documents": report.documents, "paragraphs": report.paragraphs,
                        "vectors": len(arms[0][1]), "vectors_per_model": [len(v) for _, v in arms]},

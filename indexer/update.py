@@ -36,6 +36,7 @@ from indexer.build import (
     insert_documents,
     write_bm25,
 )
+from indexer.context import embedding_texts
 from indexer.corpus import Problem
 from indexer.embed import Encoder, describe, load_encoder
 from parasearch import indexfiles
@@ -197,7 +198,10 @@ def _update(index_dir: Path, base: Path, manifest: dict, add: list[tuple[ParsedD
         raise UpdateError("the change would leave the index empty; build a new index instead")
     texts = [p.text for p in paragraphs]
     build = BuildReport(index_dir=index_dir)
-    n_tokens, arms = embed_arms(encoders, texts, cache_path, build, batch_size=batch_size, progress=progress) \
+    # the documents added are embedded as the index's own were (indexer.context; none before it was recorded)
+    context = manifest.get("embedding_context", "none")
+    n_tokens, arms = embed_arms(encoders, texts, cache_path, build, batch_size=batch_size, progress=progress,
+                                embed_texts=embedding_texts(add, context)) \
         if paragraphs else ([], [([], np.zeros((0, 1), np.float32)) for _ in manifest.get("models") or [0]])
     report.embedded_now = build.embedded_now
     report.seconds["read"] = time.perf_counter() - t0 - build.seconds.get("prepare", 0) - \

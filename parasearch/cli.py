@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from indexer.context import CONTEXTS, DEFAULT_CONTEXT
 from parasearch.config import DEFAULT_INDEX, offline
 
 
@@ -36,7 +37,7 @@ def cmd_index(args) -> int:
         report = build_index(
             args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
             cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
-            progress=not args.quiet,
+            progress=not args.quiet, context=args.context,
         )
     except IndexError_ as exc:  # out of space, a lock that cannot be taken: the previous index is unchanged
         print(f"parasearch: {exc}", file=sys.stderr)
@@ -209,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-type", choices=["auto", "flat", "hnsw"], default="auto",
                    help="auto (default): flat below 40,000 vectors, else hnsw; flat: exact inner product; "
                         "hnsw: approximate, for large corpora")
+    p.add_argument("--context", choices=CONTEXTS, default=DEFAULT_CONTEXT,
+                   help=f"what each paragraph is embedded with besides its text: its document's title, and its "
+                        f"section heading (default {DEFAULT_CONTEXT}; an update keeps the index's own)")
     p.add_argument("--cache", type=Path, help="embedding cache file (default beside the index directory)")
     p.add_argument("--no-cache", action="store_true", help="embed everything again, use no cache")
     p.add_argument("--batch-size", type=int, default=64)
