@@ -8,9 +8,10 @@ results, a document is listed with its first result, as long as
   (the renewals of a panel's mandate score together, the other paragraphs of the same resolutions far below);
 - it says the same kind of thing as the first result: it shares at least ``LIST_SHARED_TERMS`` of the first
   result's words that the question also uses;
-- its document holds the question's *topic names*: names the question uses ("Libya") that the first result's
-  paragraph lacks but its document has elsewhere. A resolution on Libya says "Libya" in its preamble, not in the
-  paragraph that extends the Panel of Experts' mandate, which reads the same for every sanctions regime.
+- its document holds the question's *topic names*: names the question uses ("Libya") that some of the results'
+  documents hold, in any paragraph. A resolution on Libya says "Libya" in its preamble, not in the paragraph that
+  extends the Panel of Experts' mandate, which reads the same for every sanctions regime; so the first result
+  itself may be another regime's renewal, and the list starts at the first result whose document holds them.
 """
 
 from __future__ import annotations
@@ -55,24 +56,25 @@ def _names(question: str, language: str | None) -> set[str]:
     return {t for w in words[1:] if w[:1].isupper() for t in terms(w, language) if not t.isdigit()}
 
 
-def _topic_documents(engine: SearchEngine, outcome: SearchOutcome, lead: Hit) -> set[int] | None:
-    """The documents that hold every *topic name* of the question: a name the question uses that the first result's
-    paragraph lacks but its document has elsewhere ("Libya", for the paragraph "Decides to extend ... the mandate
-    of the Panel of Experts" of a resolution on Libya). None when there is none."""
+def _topic_documents(engine: SearchEngine, outcome: SearchOutcome) -> set[int] | None:
+    """The documents that hold every *topic name* of the question: a name the question uses ("Libya") that some of
+    the results' documents hold, in any paragraph (the paragraph that extends a Panel of Experts' mandate reads the
+    same for every sanctions regime: only its resolution's preamble names the country). None when there is none."""
     ix = engine.index
     question = outcome.reference.rest if outcome.reference else outcome.query
-    missing = _names(question, engine.analysis_language(outcome.language)) - _content(
-        lead.row.text, engine.analysis_language(lead.row.language))
+    result_docs = {h.row.doc_id for h in outcome.hits}
     docs: set[int] | None = None
-    for term in sorted(missing):
+    for term in sorted(_names(question, engine.analysis_language(outcome.language))):
         if term not in ix.bm25.vocab_dict:
             continue
         found, scores = ix.bm25.retrieve([[term]], k=min(TOPIC_K, ix.n_paragraphs), show_progress=False,
                                          n_threads=0)
         holding = {int(d) for d in ix.para_doc[found[0][scores[0] > 0]]}
-        if lead.row.doc_id not in holding:
-            continue  # not what the first result's document is about
-        docs = holding if docs is None else docs & holding
+        if not holding & result_docs:
+            continue  # no result is about it
+        narrowed = holding if docs is None else docs & holding
+        if narrowed & result_docs:  # names that no result's document holds together are not all kept
+            docs = narrowed
     return docs
 
 
@@ -83,11 +85,14 @@ def list_items(engine: SearchEngine, outcome: SearchOutcome) -> list[ListItem]:
         return []
     question = _content(outcome.reference.rest if outcome.reference else outcome.query,
                         engine.analysis_language(outcome.language))
-    lead = _content(hits[0].row.text, engine.analysis_language(hits[0].row.language)) & question
-    topic = _topic_documents(engine, outcome, hits[0])
+    topic = _topic_documents(engine, outcome)
+    first = next((h for h in hits if topic is None or h.row.doc_id in topic), None)
+    if first is None:
+        return []
+    lead = _content(first.row.text, engine.analysis_language(first.row.language)) & question
     best: dict[str, Hit] = {}
-    last = hits[0].score
-    for h in hits:
+    last = first.score
+    for h in hits[hits.index(first):]:
         if "rerank" in h.scores and h.score < last - LIST_GAP:
             break  # the re-ranker's scores fall off a cliff: what follows answers something else
         key = h.row.symbol

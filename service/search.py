@@ -26,6 +26,8 @@ from service.metrics import QUERY_CACHE_HITS, QUERY_CACHE_MISSES, QUERY_EMBED_SE
 from service.references import Reference, parse_reference
 from service.rerank import RERANK_DEPTH, Pool, Reranker, candidate_features
 from service.snippets import highlight, query_terms
+from service.translate import TARGET as TRANSLATE_TARGET
+from service.translate import default_lexicon
 
 MODES = ("hybrid", "dense", "bm25")
 # Hybrid fusion: DENSE_WEIGHT * z(dense) + (1 - DENSE_WEIGHT) * z(bm25), each list's scores z-normalised per
@@ -37,6 +39,9 @@ DENSE_WEIGHT = 0.6
 # Its dense weight is this instead: R@10 0.404 -> 0.492 on the cross-lingual questions over the English resolutions
 # (docs/evaluation.md, "Six languages").
 CROSSLINGUAL_DENSE_WEIGHT = 0.9
+# The same, when BM25 also gets the question's English translation (service.translate): BM25 then carries meaning
+# again, and weighs more (docs/evaluation.md, "Query translation").
+TRANSLATED_DENSE_WEIGHT = 0.6
 # The re-ranker was trained on questions and search-box queries (at most 23 words: query_words, in the question's
 # language): a longer query, such as a pasted paragraph, is another task, and keeps the fused order. Measured: a
 # paragraph of a resolution in another language as the query for its English version (parasearch eval --parallel,
@@ -247,6 +252,11 @@ class SearchEngine:
         self.meta_docs = index.doc_n_paragraphs > 1
         self._meta_bm25 = _metadata_bm25(index)
         self._qcaches = [QueryCache(built["name"]) for built in index.models]  # one per arm, thread-safe
+        # Query translation for BM25 (service.translate): used for a question in a language the index holds no
+        # document in, when the index holds English and analyses its terms as the lexicon's were made.
+        lexicon = default_lexicon() if TRANSLATE_TARGET in languages else None
+        self.lexicon = lexicon if lexicon is not None and index.analysis_version == \
+            lexicon.info.get("analysis_version") else None
 
     # -- building blocks ------------------------------------------------------------------------
     def embed_query(self, query: str, arm: int = 0) -> np.ndarray:
@@ -376,8 +386,10 @@ class SearchEngine:
              language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` paragraphs by BM25; ``language``: the query's, when known (see :meth:`analysis_language`)."""
         ix = self.index
-        # Analysed as the index's paragraphs were (an index built before records an older analysis version).
-        qterms = terms(query, self.analysis_language(language), version=ix.analysis_version)
+        if self.translates(language):  # the question's terms and their English translations
+            qterms = self.lexicon.translate(query, language)
+        else:  # analysed as the index's paragraphs were (an index built before records an older analysis version)
+            qterms = terms(query, self.analysis_language(language), version=ix.analysis_version)
         if not qterms or ix.n_paragraphs == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         weight = None if para_mask is None else para_mask.astype(np.float32)
@@ -418,6 +430,10 @@ class SearchEngine:
         """Whether a query in ``lang`` (as detected) is in a language none of the index's documents are in."""
         return lang is not None and bool(self.languages) and lang not in self.languages
 
+    def translates(self, lang: str | None) -> bool:
+        """Whether BM25 gets a query in ``lang`` translated into English (:mod:`service.translate`)."""
+        return self.lexicon is not None and self.crosslingual(lang) and lang in self.lexicon.tables
+
     def language_notice(self, query: str, lang: str | None) -> str | None:
         """What to tell a user whose question is in a language (or script) the index holds no document in."""
         if self.crosslingual(lang):
@@ -455,7 +471,8 @@ class SearchEngine:
             per_mode["bm25"] = self.bm25(query, n, para_mask, lang)
         if mode != "hybrid":
             return per_mode[mode][0], per_mode
-        w = CROSSLINGUAL_DENSE_WEIGHT if self.crosslingual(lang) else DENSE_WEIGHT
+        w = (TRANSLATED_DENSE_WEIGHT if self.translates(lang) else CROSSLINGUAL_DENSE_WEIGHT) \
+            if self.crosslingual(lang) else DENSE_WEIGHT
         uniq, fused = fuse_convex(*per_mode["dense"], *per_mode["bm25"], w=w)
         fused = fused + self._metadata_prior(query, uniq, lang, years or [])
         order = np.argsort(-fused, kind="stable")
