@@ -75,7 +75,7 @@ import numpy as np
 from parasearch.analysis import terms
 from parasearch.config import env_float
 from service.confidence import calibration_of, lead_probability, state_of
-from service.lists import LIST_K, ListItem, is_list_question, list_items
+from service.lists import LIST_K, ListItem, is_list_question, list_items, topic_first
 from service.llm import LLMClient, LLMError, check_cancel
 from service.search import Filters, Hit, SearchEngine, SearchOutcome
 
@@ -311,8 +311,9 @@ def retrieve(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mode: st
              filters: Filters | None = None) -> SearchOutcome:
     """The passages for an answer: ``k``, or ``LIST_K`` for a list question (its lines come from many
     documents); the answer itself rests on the first ``MAX_PASSAGES``."""
-    return engine.search(question, k=max(k, LIST_K) if is_list_question(question) else k, mode=mode,
-                         filters=filters)
+    if not is_list_question(question):
+        return engine.search(question, k=k, mode=mode, filters=filters)
+    return topic_first(engine, engine.search(question, k=max(k, LIST_K), mode=mode, filters=filters))
 
 
 def confidence(outcome: SearchOutcome, sentence_max: float) -> dict[str, float]:

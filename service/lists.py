@@ -17,7 +17,7 @@ results, a document is listed with its first result, as long as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parasearch.analysis import terms
 from service.search import Hit, SearchEngine, SearchOutcome
@@ -76,6 +76,21 @@ def _topic_documents(engine: SearchEngine, outcome: SearchOutcome) -> set[int] |
         if narrowed & result_docs:  # names that no result's document holds together are not all kept
             docs = narrowed
     return docs
+
+
+def topic_first(engine: SearchEngine, outcome: SearchOutcome) -> SearchOutcome:
+    """A list question's results with those whose document holds the question's topic names first (each group in
+    its order, ranks renumbered), so that the answer's sentences rest on a document the question is about: for
+    "Which resolutions renewed the mandate of the Panel of Experts on Libya?" a renewal of another regime's panel
+    may rank first. Unchanged when the question names no topic, or the first result's document holds it."""
+    topic = _topic_documents(engine, outcome)
+    if topic is None or not outcome.hits or outcome.hits[0].row.doc_id in topic:
+        return outcome
+    inside = [h for h in outcome.hits if h.row.doc_id in topic]
+    if not inside:
+        return outcome
+    others = [h for h in outcome.hits if h.row.doc_id not in topic]
+    return replace(outcome, hits=[replace(h, rank=i + 1) for i, h in enumerate(inside + others)])
 
 
 def list_items(engine: SearchEngine, outcome: SearchOutcome) -> list[ListItem]:

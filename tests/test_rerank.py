@@ -123,6 +123,8 @@ def test_list_answer_renewals_newest_first(libya_engine):
     assert [i.date for i in ans.items] == sorted((i.date for i in ans.items), reverse=True)
     for item in ans.items:
         assert item.hit.row.text.startswith("Decides to extend") and "Panel of Experts" in item.hit.row.text
+    # the answer's sentences rest on a Libya renewal too, never another regime's panel
+    assert ans.sentences and {c.symbol for s in ans.sentences for c in s.citations} <= set(LIBYA_RENEWALS)
 
 
 def test_not_a_list_question(ctoc_reranked):
