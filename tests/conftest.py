@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -32,17 +33,29 @@ MINI_CORPUS = [
 ]
 
 
+IN_CI = os.environ.get("CI", "").lower() == "true"  # CI lays ../shared beside the clone: missing, it is a failure
+
+
+def missing_shared(what: str) -> None:
+    """Skip a test whose ``../shared`` data is missing on a developer's machine; in CI (``CI=true``), where
+    ``../shared`` is always laid beside the clone, fail it instead, so that a suite that lost its data cannot
+    pass by skipping."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI must have ../shared beside the checkout)", pytrace=False)
+    pytest.skip(what)
+
+
 def shared_path(rel: str) -> Path:
     p = CORPUS / rel
     if not p.exists():
-        pytest.skip(f"shared corpus file {p} not available")
+        missing_shared(f"shared corpus file {p} not available")
     return p
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
+        missing_shared(f"shared corpus not found at {CORPUS}")
     return CORPUS
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from parasearch.analysis import HAN, normalize, terms
+from tests.conftest import missing_shared
 
 SC = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sc"
 _HAN_RUN = re.compile(rf"([{HAN}]+)")
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
 @pytest.mark.parametrize("lang", ["zh", "ar", "ru"])
 def test_version_3_finds_what_version_2_found_and_more(lang):
     if not (SC / lang).is_dir():
-        pytest.skip(f"shared corpus not found at {SC / lang}")
+        missing_shared(f"shared corpus not found at {SC / lang}")
     results = study(lang, n=40, seed=0, limit=25, candidates=False)
     v2, v3 = results["v2 (before)"], results["v3 (parasearch)"]
     spans = [k for k in v3 if k.startswith("span of") and k.endswith("R@10")]

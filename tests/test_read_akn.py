@@ -8,6 +8,7 @@ import pytest
 
 from indexer.readers import akn, read_document
 from parasearch.types import ANNEX, NUMBERED, PREAMBLE, UNNUMBERED, DocumentError
+from tests.conftest import missing_shared
 
 SC = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "sc"
 
@@ -15,7 +16,7 @@ SC = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "sc"
 def sc_file(rel: str) -> Path:
     path = SC / rel
     if not path.exists():
-        pytest.skip(f"shared corpus file {path} not available (../shared/corpus/sc is read-only test data)")
+        missing_shared(f"shared corpus file {path} not available (../shared/corpus/sc is read-only test data)")
     return path
 
 
@@ -120,7 +121,7 @@ def test_presidential_statement() -> None:
 def test_every_top_level_number_recovered_in_sc_en() -> None:
     folder = SC / "en"
     if not folder.is_dir():
-        pytest.skip(f"{folder} not available")
+        missing_shared(f"{folder} not available")
     report = akn.NumberingReport()
     for path in sorted(folder.glob("*.xml")):
         akn.check_file(path, report)
