@@ -223,8 +223,9 @@ def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None =
         print(f"parasearch eval: {note}", file=sys.stderr)
     print(f"parasearch eval: indexing {len(docs)} {set_name(folder)} documents into {index_dir} "
           f"(once; later runs reuse it)", file=sys.stderr)
+    # context "none": a record's paragraph is already "<title>. <text>", so a title line would say it twice
     report = build_from_documents(docs, index_dir, model=model, encoder=encoder, progress=progress,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, context="none")
     if not report.published:
         raise BeirError(f"{folder}: nothing was indexed\n{report.summary()}")
     print(report.summary(), file=sys.stderr)

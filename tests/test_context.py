@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from indexer.context import CONTEXTS, embedding_text
+from indexer.context import CONTEXTS, DEFAULT_CONTEXT, embedding_text
 from parasearch import indexfiles
 from tests.conftest import REPO, shared_path
 
@@ -55,20 +55,22 @@ def test_a_context_build_embeds_title_and_heading_and_an_update_keeps_it(tmp_pat
     from indexer.build import build_index
     from indexer.update import add_paths
 
-    idx, cache = tmp_path / "idx", tmp_path / "cache.sqlite"
-    report = build_index([REPO / "corpus"], idx, encoder=encoder, progress=False, context="title+section",
-                         cache_path=cache)
-    assert report.published
+    assert DEFAULT_CONTEXT == "title+section"
+    assert indexfiles.read_manifest(ctoc_index)["embedding_context"] == DEFAULT_CONTEXT  # built by default
+    idx, plain, cache = tmp_path / "idx", tmp_path / "plain", tmp_path / "cache.sqlite"
+    assert build_index([REPO / "corpus"], idx, encoder=encoder, progress=False, cache_path=cache).published
+    assert build_index([REPO / "corpus"], plain, encoder=encoder, progress=False, cache_path=cache,
+                       context="none").published
     assert indexfiles.read_manifest(idx)["embedding_context"] == "title+section"
-    assert indexfiles.read_manifest(ctoc_index)["embedding_context"] == "none"
+    assert indexfiles.read_manifest(plain)["embedding_context"] == "none"
     symbol = "CTOC/COP/WG.2/2013/5"
     ctx_cos, stored, embedded = _cosines(idx, encoder, symbol, "38", "title+section")
     assert stored.startswith("The meeting was chaired by Cristian Istrate (Romania).")  # the paragraph's own text
     assert embedded.endswith(stored) and embedded.startswith("Report on the meeting of the Working Group")
     assert all(c > 0.995 for c in ctx_cos), ctx_cos  # its vector is the contextualised text's
-    plain_cos, _, _ = _cosines(ctoc_index, encoder, symbol, "38", "title+section")
+    plain_cos, _, _ = _cosines(plain, encoder, symbol, "38", "title+section")
     assert all(c < 0.99 for c in plain_cos), plain_cos  # which a plain index's is not
-    assert all(c > 0.995 for c in _cosines(ctoc_index, encoder, symbol, "38", "none")[0])
+    assert all(c > 0.995 for c in _cosines(plain, encoder, symbol, "38", "none")[0])
 
     # an update embeds what it adds with the index's context
     extra = tmp_path / "extra"

@@ -34,6 +34,8 @@ from service.llm import LLMClient, LLMConfig, LLMError, chat_url
 from tests.conftest import LiveServer, paragraph_text
 
 FAMILY_Q = "What did the Working Group recommend on protecting witnesses' families?"
+# Passages retrieved for FAMILY_Q: enough to hold both paragraphs the scripted model cites (paras. 18 and 16)
+FAMILY_K = 8
 
 
 def passage_numbers(prompt: str) -> dict[int, str]:
@@ -240,7 +242,7 @@ def test_reply_parsing():
 
 def test_good_answer_is_cited_to_real_paragraphs(engine, fake_llm):
     FakeLLM.requests.clear()
-    ans = answer_question(engine, FAMILY_Q, k=5, llm=client(fake_llm, "good"))
+    ans = answer_question(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "good"))
     assert ans.method == "llm" and ans.found
     assert FakeLLM.requests[-1]["auth"] == "Bearer sk-test"
     cited = {(c.symbol, c.para) for s in ans.sentences for c in s.citations}
@@ -254,7 +256,7 @@ def test_good_answer_is_cited_to_real_paragraphs(engine, fake_llm):
 
 
 def test_invented_citation_and_uncited_sentence_are_not_shown(engine, fake_llm):
-    ans = answer_question(engine, FAMILY_Q, k=5, llm=client(fake_llm, "invented"))
+    ans = answer_question(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "invented"))
     assert ans.method == "llm"
     invented, backed, uncited = ans.sentences
     assert not invented.supported and invented.citations == []  # [9]: only 5 passages were given
@@ -264,7 +266,7 @@ def test_invented_citation_and_uncited_sentence_are_not_shown(engine, fake_llm):
 
 
 def test_claim_the_passage_does_not_back_falls_back(engine, fake_llm):
-    ans = answer_question(engine, FAMILY_Q, k=5, llm=client(fake_llm, "unbacked"))
+    ans = answer_question(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "unbacked"))
     assert ans.method == "extractive (llm failed: no backed citations)"
     assert ans.found and all(c.para != "" for s in ans.sentences for c in s.citations)
 
@@ -287,7 +289,7 @@ def test_not_found_reply(engine, fake_llm):
 @pytest.mark.parametrize("model,reason", [("slow", "timeout"), ("malformed", "malformed reply"),
                                           ("http-error", "HTTP 503"), ("no-choices", "malformed reply")])
 def test_failures_fall_back_to_the_extractive_answer(engine, fake_llm, model, reason):
-    ans = answer_question(engine, FAMILY_Q, k=5, llm=client(fake_llm, model, timeout=1.0))
+    ans = answer_question(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, model, timeout=1.0))
     assert ans.method == f"extractive (llm failed: {reason})"
     assert ans.found and ans.sentences
     for s in ans.sentences:
@@ -317,7 +319,7 @@ def sse_events(text: str) -> list[tuple[str, object]]:
 
 def test_answer_over_http_with_the_model(app_server, fake_llm):
     app_server.app.state.llm = client(fake_llm, "good")
-    r = httpx.post(f"{app_server.url}/answer", json={"question": FAMILY_Q, "k": 5}, timeout=60)
+    r = httpx.post(f"{app_server.url}/answer", json={"question": FAMILY_Q, "k": FAMILY_K}, timeout=60)
     assert r.status_code == 200
     body = r.json()
     assert body["method"] == "llm" and body["found"] is True
@@ -325,13 +327,13 @@ def test_answer_over_http_with_the_model(app_server, fake_llm):
         "symbol": "CTOC/COP/WG.2/2013/5", "para": "18", "citation": "CTOC/COP/WG.2/2013/5, para. 18",
         "language": "en", "url": "/documents/CTOC/COP/WG.2/2013/5?language=en#para-18", "versions": [],
         "passage": body["sentences"][0]["citations"][0]["passage"]}
-    assert len(body["passages"]) == 5
+    assert len(body["passages"]) == FAMILY_K
 
 
 def test_streamed_answer_keeps_its_citations(app_server, fake_llm):
     FakeLLM.requests.clear()
     app_server.app.state.llm = client(fake_llm, "stream-good")
-    with httpx.stream("POST", f"{app_server.url}/answer/stream", json={"question": FAMILY_Q, "k": 5},
+    with httpx.stream("POST", f"{app_server.url}/answer/stream", json={"question": FAMILY_Q, "k": FAMILY_K},
                       timeout=60) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = sse_events(r.read().decode())
@@ -353,7 +355,7 @@ def test_streamed_answer_keeps_its_citations(app_server, fake_llm):
 
 
 def test_stream_that_breaks_midway_is_reset_and_answered_extractively(engine, fake_llm):
-    events = list(stream_answer(engine, FAMILY_Q, k=5, llm=client(fake_llm, "stream-break")))
+    events = list(stream_answer(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "stream-break")))
     names = [e for e, _ in events]
     assert "reset" in names and names.index("reset") > names.index("text")
     after = names[names.index("reset"):]
@@ -363,7 +365,7 @@ def test_stream_that_breaks_midway_is_reset_and_answered_extractively(engine, fa
 
 
 def test_stream_timeout_falls_back(engine, fake_llm):
-    events = list(stream_answer(engine, FAMILY_Q, k=5, llm=client(fake_llm, "slow", timeout=1.0)))
+    events = list(stream_answer(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "slow", timeout=1.0)))
     done = events[-1][1]
     assert events[-1][0] == "done" and done.method == "extractive (llm failed: timeout)"
     assert "reset" not in [e for e, _ in events]
@@ -371,7 +373,7 @@ def test_stream_timeout_falls_back(engine, fake_llm):
 
 def test_sentences_are_sent_while_the_model_is_still_writing(engine, fake_llm):
     stamps = []
-    for event, data in stream_answer(engine, FAMILY_Q, k=5, llm=client(fake_llm, "stream-pause", timeout=10)):
+    for event, data in stream_answer(engine, FAMILY_Q, k=FAMILY_K, llm=client(fake_llm, "stream-pause", timeout=10)):
         stamps.append((event, time.monotonic(), data))
     first_text = next(t for e, t, _ in stamps if e == "text")
     first_cite = next(t for e, t, _ in stamps if e == "citation")
