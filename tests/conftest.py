@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -168,23 +169,32 @@ def mini_server(mini_engine):
         yield server
 
 
-@pytest.fixture(scope="session")
-def versions_web(tmp_path_factory, encoder) -> Iterator[dict]:
-    """The service over S/RES/2672 (2023) and S/RES/2561 (2021) in English and French (and S/RES/2562 (2021) in
-    English), and an intranet page allowed to embed its widget (the browser tests of language versions and of
-    accessibility share it)."""
+@contextlib.contextmanager
+def service_with_host_page(engine) -> Iterator[dict]:
+    """The service over ``engine`` on loopback, and an intranet page (tests.test_browser.HostPage) on a port the
+    service allows to embed its widget: ``{"service": url, "allowed": url}``."""
     from service.app import create_app
     from tests.test_browser import HostPage
-    from tests.test_versions import versions_engine
     from tests.test_web import CORS_ENV
 
     allowed_port = free_port()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CORS_ENV, f"http://127.0.0.1:{allowed_port}")
-        app = create_app(engine=versions_engine(tmp_path_factory, encoder))
+        app = create_app(engine=engine)
     with LiveServer(app) as service:
         host = HostPage(service.url, allowed_port).start()
         try:
             yield {"service": service.url, "allowed": host.url}
         finally:
             host.stop()
+
+
+@pytest.fixture(scope="session")
+def versions_web(tmp_path_factory, encoder) -> Iterator[dict]:
+    """The service over S/RES/2672 (2023) and S/RES/2561 (2021) in English and French (and S/RES/2562 (2021) in
+    English), and an intranet page allowed to embed its widget (the browser tests of language versions and of
+    accessibility share it)."""
+    from tests.test_versions import versions_engine
+
+    with service_with_host_page(versions_engine(tmp_path_factory, encoder)) as web:
+        yield web

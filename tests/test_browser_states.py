@@ -20,9 +20,8 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from tests.conftest import CHROMIUM, LiveServer, free_port
-from tests.test_browser import HostPage, Watched, widget_search
-from tests.test_web import CORS_ENV
+from tests.conftest import CHROMIUM, service_with_host_page
+from tests.test_browser import Watched, widget_search
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
@@ -40,22 +39,12 @@ NOT_FOUND_NOTICE = "No paragraph matches this query well. The closest passages a
 def states_web(mini_index, encoder) -> Iterator[dict]:
     """The service over the mini corpus, with the project's re-ranker when it has one, and an intranet page
     allowed to embed its widget."""
-    from service.app import create_app
     from service.index import LoadedIndex
     from service.rerank import default_reranker
     from service.search import SearchEngine
 
-    reranker = default_reranker()
-    allowed_port = free_port()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CORS_ENV, f"http://127.0.0.1:{allowed_port}")
-        app = create_app(engine=SearchEngine(LoadedIndex(mini_index), encoder, reranker))
-    with LiveServer(app) as service:
-        host = HostPage(service.url, allowed_port).start()
-        try:
-            yield {"service": service.url, "allowed": host.url}
-        finally:
-            host.stop()
+    with service_with_host_page(SearchEngine(LoadedIndex(mini_index), encoder, default_reranker())) as web:
+        yield web
 
 
 @pytest.fixture
