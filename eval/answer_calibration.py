@@ -1,7 +1,7 @@
 """Calibrate the extractive answerer's "not found" threshold.
 
 Two sets of questions are answered over an index with the threshold switched off,
-and the confidence the answerer computes (:func:`service.answer.confidence`) is
+and the confidence the answerer computes (:func:`service.extractive.confidence`) is
 recorded for each:
 
 * answerable: the development questions (``shared/eval/dev_questions.jsonl``) whose gold
@@ -20,7 +20,7 @@ Run (about a minute on the full English index)::
     .venv/bin/python -m eval.answer_calibration --index .index/full-en
     .venv/bin/python -m eval.answer_calibration --index .index/full-en --json calibration.json
 
-then set ``DEFAULT_THRESHOLD`` in ``service/answer.py`` (or ``PARASEARCH_ANSWER_THRESHOLD``).
+then set ``DEFAULT_THRESHOLD`` in ``service/extractive.py`` (or ``PARASEARCH_ANSWER_THRESHOLD``).
 
 Figures, k=8, 2026-11-28 (lead-passage answers, metadata priors in the search): on the full English
 corpus (ctoc, ga/text, hr, sc/en: 1,685 documents, 82,804 paragraphs, all-MiniLM-L6-v2):
@@ -132,7 +132,8 @@ def load_questions(path: Path, engine) -> list[dict]:
 
 def measure(engine, kind: str, qid: str, question: str, k: int, gold: list[dict] | None = None,
             arm: int | None = None) -> Row:
-    from service.answer import extractive_answer, retrieve
+    from service.answer import retrieve
+    from service.extractive import extractive_answer
 
     outcome = retrieve(engine, question, k=k)
     ans = extractive_answer(engine, outcome, threshold=-np.inf, arm=arm)
@@ -203,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "of several models; default: the arm the service uses for its language)")
     args = p.parse_args(argv)
 
-    from service.answer import DEFAULT_THRESHOLD, answer_threshold
     from service.engine import load_engine
+    from service.extractive import DEFAULT_THRESHOLD, answer_threshold
 
     engine = load_engine(args.index)
     dev = [q for path in (args.questions or [DEV_QUESTIONS]) for q in load_questions(path, engine)]

@@ -57,7 +57,7 @@ PARAMS = {
 }
 ROUNDS = 300
 LEAD_PRIORS = (0.0, 1.0, 2.0, 4.0)  # preambular paragraphs' handicap when the answer's lead passage is chosen
-# (service.answer.RERANK_PREAMBLE_PRIOR)
+# (service.extractive.RERANK_PREAMBLE_PRIOR)
 HAND_WEIGHT = 3  # each hand-written question counts this many times (they are few, and in the product's domain)
 
 

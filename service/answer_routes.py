@@ -24,7 +24,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from service.answer import Answer, AnswerCitation, answer_question, stream_answer
+from service.answer import answer_question, stream_answer
+from service.answer_types import Answer, AnswerCitation
 from service.auth import key_store, presented_key, search_access
 from service.confidence import Calibration, calibration_of
 from service.deps import Engine, to_response, version_links

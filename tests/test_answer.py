@@ -7,7 +7,9 @@ import json
 import httpx
 import pytest
 
-from service.answer import NOT_FOUND_TEXT, answer_question, occurs_in, split_sentences, stream_answer
+from service.answer import answer_question, stream_answer
+from service.answer_types import NOT_FOUND_TEXT
+from service.sentences import occurs_in, split_sentences
 from tests.conftest import LiveServer, paragraph_text
 
 SYMBOL = "CTOC/COP/WG.2/2013/5"

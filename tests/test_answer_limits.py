@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from parasearch.keys import create_key
-from service.answer import split_sentences
 from service.limits import AnswerLimits, RateLimiter
 from service.llm import LLMClient, LLMConfig, LLMError
 from service.metrics import REGISTRY
+from service.sentences import split_sentences
 from tests.conftest import LiveServer
 from tests.test_llm import FAMILY_Q, FakeLLM, serve_handler
 

@@ -22,15 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from service.answer import (
-    NOT_FOUND_TEXT,
-    answer_question,
-    build_prompt,
-    parse_sentence,
-    split_reply,
-    stream_answer,
-)
+from service.answer import answer_question, stream_answer
+from service.answer_types import NOT_FOUND_TEXT
 from service.llm import LLMClient, LLMConfig, LLMError, chat_url
+from service.llm_answer import build_prompt, parse_sentence, split_reply
 from tests.conftest import LiveServer, paragraph_text
 
 FAMILY_Q = "What did the Working Group recommend on protecting witnesses' families?"
