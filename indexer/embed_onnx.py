@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import cut_windows, model_identity, model_prompts, split_windows
-from parasearch.config import offline, resolve_model, user_cache_dir
+from indexer.embed_base import cut_windows, model_identity, model_prompts, split_windows
+from parasearch.config import offline, resolve_model
+from parasearch.defaults import user_cache_dir
 
 log = logging.getLogger("parasearch.onnx")
 
@@ -202,7 +203,7 @@ class _Tokenizer:
 
 
 class OnnxEncoder:
-    """A sentence-transformers model run with ONNX Runtime; implements :class:`indexer.embed.Encoder`."""
+    """A sentence-transformers model run with ONNX Runtime; implements :class:`indexer.embed_base.Encoder`."""
 
     backend = "onnx"
     quantized = False
