@@ -37,14 +37,6 @@ def max_file_bytes() -> int:
     return int(env_float(MAX_FILE_BYTES_ENV, DEFAULT_MAX_FILE_BYTES))
 
 
-def read_utf8(path: Path, what: str) -> str:
-    """The text of ``path`` (a BOM dropped), or a DocumentError naming ``what`` could not be read."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"cannot read {what}: {exc}") from exc
-
-
 def supported(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
 

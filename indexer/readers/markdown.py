@@ -29,7 +29,7 @@ from indexer.paragraphs import (
     heading_rank,
     segment_text,
 )
-from indexer.readers import read_utf8
+from indexer.readers._common import read_utf8
 from parasearch.types import Document, ParsedDocument
 
 _FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)

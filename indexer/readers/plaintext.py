@@ -45,7 +45,8 @@ from pathlib import Path
 
 from indexer.paragraphs import TOC_LEADER_RE, ParagraphAssembler, heading_rank, segment_text
 from indexer.readers import markdown as md_reader
-from indexer.readers import pdftext, read_utf8
+from indexer.readers import pdftext
+from indexer.readers._common import read_utf8
 from parasearch.types import Document, Paragraph, ParsedDocument
 
 _BLOCK_NUM_RE = re.compile(r"^(\d{1,4})\.\s+(\S.*)$", re.DOTALL)
