@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from parasearch.config import E5_MODEL, user_cache_dir
+from parasearch.defaults import E5_MODEL, user_cache_dir
 
 E5_NAME = E5_MODEL
 QUERY_PROMPT = "query: "

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-MINILM_MODEL = "all-MiniLM-L6-v2"  # English
-E5_MODEL = "multilingual-e5-small"  # the six UN languages and ~100 more
+# The bundled models' names (all-MiniLM-L6-v2: English; multilingual-e5-small: the six UN languages and ~100 more)
+# live in a leaf module that indexer.e5_model can import without a cycle (as it does the user cache directory).
+from parasearch.defaults import E5_MODEL as E5_MODEL
+from parasearch.defaults import MINILM_MODEL as MINILM_MODEL
+
 # New indexes hold one dense "arm" per model, fused with BM25 at query time: multilingual-e5-small answers
 # questions in any of the six languages, all-MiniLM-L6-v2 keeps English as good as it was (docs/evaluation.md,
 # "Multilingual model"). A model spec names one model, or several joined by "+".
@@ -82,15 +85,6 @@ def resolve_model(model: str | None) -> tuple[str, str]:
             return E5_MODEL, str(path.resolve())  # the converted e5 directory, recorded by an index
         return path.resolve().name, str(path.resolve())
     return model, model
-
-
-def user_cache_dir(name: str, env: str) -> Path:
-    """Where parasearch keeps a cache of its own (converted models, ONNX exports): ``$env`` when set, else
-    ``$XDG_CACHE_HOME/parasearch/<name>`` (default ``~/.cache/parasearch/<name>``)."""
-    value = os.environ.get(env)
-    if value:
-        return Path(value).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "parasearch" / name
 
 
 def offline() -> None:
