@@ -18,9 +18,20 @@ A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``),
   ``ignore_identical_ids``), which ``ignore_identical_ids`` turns on
   (by default for ArguAna and Quora, as BEIR does).
 
+* A corpus record whose title and text are both empty is still indexed (an
+  empty paragraph no query can find), with a warning that names it
+  (:func:`empty_records`).
+* A record's ``metadata`` may give its document a ``body``, ``type`` and
+  ``date`` (strings), which the engine's filters select on (``--filter``).
+  A query's ``metadata`` (or top-level) field can limit that query's candidates
+  (``--query-filter FIELD=KEY``: the filter ``FIELD`` takes the value of the
+  query's ``KEY``, for sets like PolicyQA where each question is about one
+  document or group of documents).
+
 The index is built once with :func:`indexer.build.build_from_documents` and
-cached under ``<cache>/<name>-<model>``; it is rebuilt when the corpus file or
-the way records are turned into paragraphs changes.
+cached under ``<cache>/<name>-<model>`` (default cache: :func:`eval.paths.beir_cache`,
+outside the checkout); it is rebuilt when the corpus file or the way records are
+turned into paragraphs changes.
 """
 
 from __future__ import annotations
@@ -30,17 +41,27 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from eval.paths import beir_cache
 from eval.questions import Gold, Question, QuestionSet
-from parasearch.config import REPO_ROOT, model_list, resolve_model
+from parasearch.config import model_list, resolve_model
+from parasearch.errors import ParasearchError
 from parasearch.types import Document, Paragraph, ParsedDocument, normalize_symbol
 
-DEFAULT_CACHE = REPO_ROOT / ".cache" / "beir"
+if TYPE_CHECKING:
+    from indexer.embed import Encoder
+
 SOURCE_FILE = "beir-source.json"
 RECIPE = "title. text, one paragraph '1' per record (v1)"  # change it when corpus_documents changes
 IDENTICAL_IDS_SETS = ("arguana", "quora")  # where BEIR evaluates with ignore_identical_ids=True
 BEIR_PARA = "1"
+DOC_METADATA = ("body", "type", "date")  # a corpus record's metadata fields its document takes
+METADATA_RECIPE = "metadata body, type, date (v1)"  # in the fingerprint only when some record has them
+FILTER_FIELDS = ("symbol", "body", "type", "language", "date_from", "date_to")  # service.search.Filters
+NAMED_EMPTY = 10  # empty records named in a warning
 
 # Published figures on the test split (from ../shared/bench/README.md): nDCG@10 (linear gain) and Recall@100.
 REFERENCE: dict[str, list[tuple[str, dict[str, float]]]] = {
@@ -70,11 +91,15 @@ class BeirError(ValueError):
     """A folder that is not a readable BEIR folder; the message says why."""
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BeirError(f"{path} not found")
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        rows = [json.loads(line) for line in f if line.strip()]
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or "_id" not in row:
+            raise BeirError(f"{path}: record {n} is not an object with an '_id'")
+    return rows
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -108,14 +133,71 @@ def set_name(folder: Path) -> str:
     return Path(folder).resolve().name
 
 
+def empty_records(records: list[dict[str, Any]]) -> list[str]:
+    """The ids of corpus records whose title and text are both empty (or only spaces)."""
+    return [str(r["_id"]) for r in records
+            if not record_text(str(r.get("title") or ""), str(r.get("text") or ""))]
+
+
+def empty_warning(ids: list[str], total: int, name: str) -> str:
+    """The warning for a corpus's empty records, naming the first :data:`NAMED_EMPTY`."""
+    named = ", ".join(repr(i) for i in ids[:NAMED_EMPTY]) + (" ..." if len(ids) > NAMED_EMPTY else "")
+    return (f"{len(ids)} of {total} {name} corpus records have empty text (no title, no text): {named}; "
+            f"they are indexed as empty paragraphs no query can find")
+
+
+def parse_filter_specs(specs: list[str], option: str) -> list[tuple[str, str]]:
+    """``["symbol=policy", "body=x"]`` -> ``[("symbol", "policy"), ("body", "x")]``; :class:`BeirError` on a
+    field that is not one of :data:`FILTER_FIELDS` (``date-from`` is read as ``date_from``) or a missing ``=``."""
+    out: list[tuple[str, str]] = []
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not value.strip():
+            raise BeirError(f"{option} {spec!r}: expected FIELD=VALUE")
+        if key not in FILTER_FIELDS:
+            raise BeirError(f"{option} {spec!r}: FIELD must be one of {', '.join(FILTER_FIELDS)}")
+        out.append((key, value.strip()))
+    return out
+
+
+def _query_value(query: Mapping[str, Any], key: str) -> list[str]:
+    """A query record's ``key``, in its ``metadata`` or at its top level, as a list of strings."""
+    meta = query.get("metadata")
+    value = meta.get(key) if isinstance(meta, dict) and key in meta else query.get(key)
+    values = value if isinstance(value, list) else [value]
+    return [str(v) for v in values if v is not None and str(v) != ""]
+
+
+def query_filters(query: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """The filters of one query: for each ``field -> key`` of ``fields`` (``--query-filter FIELD=KEY``), the
+    query's ``key`` values; a key ending in ``*`` makes a symbol value a raw prefix (``amazon`` -> ``amazon*``)."""
+    out: dict[str, list[str]] = {}
+    for field_name, key in fields.items():
+        raw_prefix = key.endswith("*")
+        values = _query_value(query, key.rstrip("*"))
+        if values:
+            out[field_name] = [v + "*" for v in values] if raw_prefix else values
+    return out
+
+
 def load_beir(folder: Path, *, split: str = "test", ignore_identical_ids: bool | None = None,
-              drop_missing: bool = False, name: str | None = None) -> QuestionSet:
-    """The queries of ``qrels/<split>.tsv`` with their gold, as a question set."""
+              drop_missing: bool = False, name: str | None = None,
+              filter_fields: Mapping[str, str] | None = None) -> QuestionSet:
+    """The queries of ``qrels/<split>.tsv`` with their gold, as a question set.
+
+    ``filter_fields``: ``{filter field: query key}`` (``--query-filter``): each question's candidates are limited
+    to the documents whose ``field`` matches the query's ``key`` (:func:`query_filters`)."""
     folder = Path(folder)
     name = name or set_name(folder)
     qrels = read_qrels(folder / "qrels" / f"{split}.tsv")
-    queries = {str(q["_id"]): str(q.get("text") or "") for q in _read_jsonl(folder / "queries.jsonl")}
-    corpus_ids = {str(d["_id"]) for d in _read_jsonl(folder / "corpus.jsonl")}
+    query_rows = {str(q["_id"]): q for q in _read_jsonl(folder / "queries.jsonl")}
+    queries = {qid: str(q.get("text") or "") for qid, q in query_rows.items()}
+    corpus = _read_jsonl(folder / "corpus.jsonl")
+    corpus_ids = {str(d["_id"]) for d in corpus}
+    doc_ids: dict[str, str] = {}
+    for d in corpus:
+        doc_ids.setdefault(normalize_symbol(str(d["_id"])), str(d["_id"]))  # the first is indexed
     if ignore_identical_ids is None:
         ignore_identical_ids = name.lower() in IDENTICAL_IDS_SETS
 
@@ -131,7 +213,9 @@ def load_beir(folder: Path, *, split: str = "test", ignore_identical_ids: bool |
         if not any(g.grade > 0 for g in gold):
             dropped_no_gold += 1
             continue
-        questions.append(Question(id=qid, query=queries[qid], relevant=gold, language="", kind=""))
+        filters = query_filters(query_rows[qid], filter_fields) if filter_fields else {}
+        questions.append(Question(id=qid, query=queries[qid], relevant=gold, language="", kind="",
+                                  filters=filters))
     if not questions:
         raise BeirError(f"{folder}: no query of qrels/{split}.tsv found in queries.jsonl")
 
@@ -150,20 +234,43 @@ def load_beir(folder: Path, *, split: str = "test", ignore_identical_ids: bool |
     n_train = len(queries) - len(questions)
     if n_train > 0:
         notes.append(f"{len(questions)} {split} queries scored; {n_train} other queries in queries.jsonl ignored")
+    empty = empty_records(corpus)
+    warnings = [empty_warning(empty, len(corpus), name)] if empty else []
+    notes += warnings
+    if filter_fields:
+        how = ", ".join(f"{f} from the query's {k!r}" for f, k in filter_fields.items())
+        limited = sum(1 for q in questions if q.filters)
+        notes.append(f"candidates limited per query ({how}): {limited} of {len(questions)} queries have a value"
+                     + ("; the others are searched unfiltered" if limited < len(questions) else ""))
     info = {"split": split, "questions": len(questions), "corpus_documents": len(corpus_ids),
+            "empty_passages": len(empty),
             "gold_pairs": sum(len(q.relevant) for q in questions), "gold_missing_from_corpus": len(missing_docs),
             "queries_that_are_corpus_ids": self_ids, "ignore_identical_ids": ignore_identical_ids}
     return QuestionSet(name=name, questions=questions, source=str(folder), kind="beir",
-                       ignore_identical_ids=ignore_identical_ids, notes=notes, info=info)
+                       ignore_identical_ids=ignore_identical_ids, notes=notes, info=info, doc_ids=doc_ids,
+                       warnings=warnings)
+
+
+def _doc_metadata(rec: Mapping[str, Any]) -> dict[str, str]:
+    """The :data:`DOC_METADATA` fields a record's ``metadata`` gives (strings only)."""
+    meta = rec.get("metadata")
+    if not isinstance(meta, dict):
+        return {}
+    return {k: str(meta[k]).strip() for k in DOC_METADATA if isinstance(meta.get(k), str) and meta[k].strip()}
 
 
 def corpus_documents(folder: Path) -> tuple[list[tuple[ParsedDocument, str]], list[str]]:
-    """Each corpus record as one parsed document ``(document, content hash)``; and notes on records skipped."""
+    """Each corpus record as one parsed document ``(document, content hash)``; and notes on records skipped
+    or empty."""
     folder = Path(folder)
     docs: list[tuple[ParsedDocument, str]] = []
     seen: dict[str, str] = {}
     notes: list[str] = []
-    for rec in _read_jsonl(folder / "corpus.jsonl"):
+    records = _read_jsonl(folder / "corpus.jsonl")
+    empty = empty_records(records)
+    if empty:
+        notes.append(empty_warning(empty, len(records), set_name(folder)))
+    for rec in records:
         doc_id = str(rec["_id"])
         key = normalize_symbol(doc_id)
         if key in seen:  # the index keys documents by normalized symbol
@@ -172,21 +279,26 @@ def corpus_documents(folder: Path) -> tuple[list[tuple[ParsedDocument, str]], li
         seen[key] = doc_id
         title = str(rec.get("title") or "")
         text = record_text(title, str(rec.get("text") or ""))
+        meta = _doc_metadata(rec)
         digest = hashlib.sha256(f"{doc_id}\n{text}".encode()).hexdigest()
-        doc = Document(symbol=doc_id, title=title, language="en", source=f"{folder.name}/corpus.jsonl#{doc_id}")
+        doc = Document(symbol=doc_id, title=title, language="en", source=f"{folder.name}/corpus.jsonl#{doc_id}",
+                       body=meta.get("body"), type=meta.get("type"), date=meta.get("date"))
         docs.append((ParsedDocument(doc=doc, paragraphs=[Paragraph(para=BEIR_PARA, text=text)]), digest))
     return docs, notes
 
 
-def _fingerprint(folder: Path, model_name: str) -> dict:
+def _fingerprint(folder: Path, model_name: str) -> dict[str, str]:
     h = hashlib.sha256()
     with open(folder / "corpus.jsonl", "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return {"corpus_sha256": h.hexdigest(), "recipe": RECIPE, "model": model_name}
+    out = {"corpus_sha256": h.hexdigest(), "recipe": RECIPE, "model": model_name}
+    if any(_doc_metadata(r) for r in _read_jsonl(folder / "corpus.jsonl")):
+        out["metadata"] = METADATA_RECIPE  # an index built before records gave their metadata is rebuilt
+    return out
 
 
-def _model_names(model: str | None, encoder) -> str:
+def _model_names(model: str | None, encoder: Encoder | list[Encoder] | None) -> str:
     """The models' short names joined by "+" (``multilingual-e5-small+all-MiniLM-L6-v2``)."""
     if encoder is not None:
         names = [e.name for e in (encoder if isinstance(encoder, list) else [encoder])]
@@ -195,15 +307,19 @@ def _model_names(model: str | None, encoder) -> str:
     return "+".join(n.split("/")[-1] for n in names)
 
 
-def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None, encoder=None) -> Path:
-    """``<cache>/<name>-<models>``, the models as their short names (``all-MiniLM-L6-v2``)."""
+def index_dir_for(folder: Path, model: str | None = None, cache: Path | None = None,
+                  encoder: Encoder | list[Encoder] | None = None) -> Path:
+    """``<cache>/<name>-<models>``, the models as their short names (``all-MiniLM-L6-v2``); the default cache is
+    :func:`eval.paths.beir_cache`, outside the checkout."""
     safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", _model_names(model, encoder))
-    return Path(cache or DEFAULT_CACHE) / f"{set_name(folder)}-{safe}"
+    return Path(cache or beir_cache()) / f"{set_name(folder)}-{safe}"
 
 
-def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None = None, encoder=None,
-                 rebuild: bool = False, progress: bool = True, batch_size: int = 64) -> Path:
-    """The cached index of the folder's corpus, built first if missing or stale."""
+def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None = None,
+                 encoder: Encoder | list[Encoder] | None = None, rebuild: bool = False, progress: bool = True,
+                 batch_size: int = 64) -> Path:
+    """The cached index of the folder's corpus, built first if missing or stale (``encoder``: the encoders to
+    build with, which name the index; None: ``model``'s, loaded only if the index must be built)."""
     from indexer.build import build_from_documents
     from parasearch import indexfiles
 
@@ -216,7 +332,7 @@ def ensure_index(folder: Path, *, model: str | None = None, cache: Path | None =
             indexfiles.current_generation(index_dir)
             if json.loads(stamp.read_text()) == want:
                 return index_dir
-        except (indexfiles.IndexError_, json.JSONDecodeError):
+        except (ParasearchError, json.JSONDecodeError):
             pass
     docs, notes = corpus_documents(folder)
     for note in notes:

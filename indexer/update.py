@@ -42,15 +42,22 @@ from indexer.embed import Encoder, describe, load_encoder
 from parasearch import indexfiles
 from parasearch.analysis import terms
 from parasearch.config import recorded_model
+from parasearch.errors import Conflict
 from parasearch.types import ParsedDocument, normalize_symbol
 
 # An HNSW arm is rebuilt from its live vectors once this share of its vectors are tombstones.
 HNSW_REBUILD_DEAD_SHARE = 0.25
 
 
-class UpdateError(Exception):
-    """The update cannot be made (nothing to change, an unknown document, a model that does not match); the
-    message says why. The current generation is unchanged."""
+class UpdateError(Conflict):
+    """The update cannot be made (nothing to change, a model that does not match); the message says why. The
+    current generation is unchanged."""
+
+
+class UnknownDocument(UpdateError):
+    """The update names a document the index does not hold (404)."""
+
+    status = 404
 
 
 @dataclass
@@ -174,7 +181,7 @@ def _update(index_dir: Path, base: Path, manifest: dict, add: list[tuple[ParsedD
         hits = [d[0] for d in docs if d[2] == key and (not language or d[3] == language.strip().lower())]
         if not hits:
             where = f" in language {language!r}" if language else ""
-            raise UpdateError(f"no document {symbol!r}{where} in the index")
+            raise UnknownDocument(f"no document {symbol!r}{where} in the index")
         for i in hits:
             if keep_doc[i]:
                 keep_doc[i] = False

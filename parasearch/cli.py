@@ -5,87 +5,63 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.context import CONTEXTS, DEFAULT_CONTEXT
+from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX, offline
+from parasearch.errors import ParasearchError
+
+if TYPE_CHECKING:
+    from indexer.update import UpdateReport
 
 
-def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--symbol", action="append", default=[], help="exact symbol or prefix; repeatable")
-    p.add_argument("--body", action="append", default=[], help="e.g. 'General Assembly'; repeatable")
-    p.add_argument("--type", action="append", default=[], help="e.g. resolution, report; repeatable")
-    p.add_argument("--language", action="append", default=[], help="e.g. en, fr; repeatable")
-    p.add_argument("--date-from", help="YYYY[-MM[-DD]]")
-    p.add_argument("--date-to", help="YYYY[-MM[-DD]]")
-
-
-def _filters(args):
-    from service.search import Filters
-
-    return Filters(symbol=args.symbol, body=args.body, type=args.type, language=args.language,
-                   date_from=args.date_from, date_to=args.date_to)
-
-
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     from indexer.build import build_index
-    from parasearch.indexfiles import IndexError_
 
     if args.add:
         return _update(lambda: _add(args))
-    try:
-        report = build_index(
-            args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
-            cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
-            progress=not args.quiet, context=args.context,
-        )
-    except IndexError_ as exc:  # out of space, a lock that cannot be taken: the previous index is unchanged
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
+    # out of space, a lock that cannot be taken: a ParasearchError (main prints it); the previous index is unchanged
+    report = build_index(
+        args.paths, args.index, model=args.model, backend=args.encoder, index_type=args.index_type,
+        cache_path=args.cache, use_cache=not args.no_cache, batch_size=args.batch_size,
+        progress=not args.quiet, context=args.context,
+    )
     print(report.summary(), file=sys.stderr)
     return 0 if report.published else 1
 
 
-def _add(args):
+def _add(args: argparse.Namespace) -> UpdateReport:
     from indexer.update import add_paths
 
     return add_paths(args.paths, args.index, backend=args.encoder, cache_path=args.cache,
                      use_cache=not args.no_cache, batch_size=args.batch_size, progress=not args.quiet)
 
 
-def _update(run) -> int:
+def _update(run: Callable[[], UpdateReport]) -> int:
     """Run an incremental update and print its summary; 0 when a generation was published."""
-    from indexer.update import UpdateError
-    from parasearch.indexfiles import IndexError_
-
-    try:
-        report = run()
-    except (UpdateError, IndexError_) as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
+    report = run()
     print(report.summary(), file=sys.stderr)
     return 0 if report.published else 1
 
 
-def cmd_remove(args) -> int:
+def cmd_remove(args: argparse.Namespace) -> int:
     from indexer.update import update_index
 
     return _update(lambda: update_index(args.index, remove=[(s, args.language) for s in args.symbols]))
 
 
-def cmd_rollback(args) -> int:
-    from parasearch.indexfiles import IndexError_, rollback
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from parasearch.indexfiles import rollback
 
-    try:
-        name = rollback(args.index)
-    except IndexError_ as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
+    name = rollback(args.index)
     print(f"parasearch: {args.index} is back at {name}", file=sys.stderr)
     return 0
 
 
-def cmd_generations(args) -> int:
+def cmd_generations(args: argparse.Namespace) -> int:
     from parasearch.indexfiles import generations
 
     gens = generations(args.index)
@@ -102,7 +78,7 @@ def cmd_generations(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     import logging.config
 
@@ -110,9 +86,7 @@ def cmd_serve(args) -> int:
 
     from service.app import create_app
     from service.engine import load_engine
-    from service.index import IndexError_
     from service.observability import log_config
-    from service.search import EngineError
 
     try:  # one format for every line (PARASEARCH_LOG_FORMAT=json: one JSON object per line)
         config = log_config(args.log_level)
@@ -126,7 +100,7 @@ def cmd_serve(args) -> int:
     limit_arenas()  # before the request threads: a flat resident size across reloads and updates
     try:  # load before serving, so a missing or incompatible index is a message, not a traceback
         engine = load_engine(args.index, model=args.model)
-    except (IndexError_, EngineError) as exc:
+    except ParasearchError as exc:
         log.error("%s", exc)
         return 2
     log.info("serving %s at http://%s:%s/", args.index, args.host, args.port)
@@ -137,18 +111,13 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     from service.engine import load_engine
-    from service.index import IndexError_
-    from service.search import EngineError
+    from service.search import Filters
 
-    try:
-        engine = load_engine(args.index, model=args.model)
-        out = engine.search(args.query, k=args.k, mode=args.mode, filters=_filters(args),
-                            collapse=not args.no_collapse, snippets=False)
-    except (IndexError_, EngineError) as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
+    engine = load_engine(args.index, model=args.model)
+    out = engine.search(args.query, k=args.k, mode=args.mode, filters=Filters.of(args),
+                        collapse=not args.no_collapse, snippets=False)
     if out.notice:
         print(f"Note: {out.notice}\n")
     width = 100
@@ -167,7 +136,7 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_keys(args) -> int:
+def cmd_keys(args: argparse.Namespace) -> int:
     from parasearch.keys import DEFAULT_SCOPES, KeyStoreError, create_key, key_file, read_keys, revoke_key
 
     try:
@@ -251,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     p.add_argument("--no-collapse", action="store_true", help="show repeated paragraphs separately")
-    _add_filters(p)
+    add_filters(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("keys", help="create, list and revoke the service's API keys (kept in the index directory)")
@@ -280,9 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; 2 (and ``parasearch: <why>`` on standard error) when it fails as the user can fix."""
     offline()
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ParasearchError as exc:  # every error the product raises on purpose says what and why
+        print(f"parasearch: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

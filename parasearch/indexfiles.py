@@ -44,6 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from parasearch.errors import Conflict, IndexUnavailable, NoSpaceError, NotFound, ParasearchError, WriteError
+
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -90,19 +92,6 @@ CREATE TABLE paragraphs (
 CREATE UNIQUE INDEX paragraphs_doc_para ON paragraphs(doc_id, para);
 CREATE INDEX paragraphs_text_key ON paragraphs(text_key);
 """
-
-
-class IndexError_(Exception):
-    """The index directory is missing, incomplete or incompatible; the message says why."""
-
-
-class WriteError(IndexError_):
-    """A build or update could not write the new generation (an I/O error): nothing was published, the current
-    generation is unchanged, and the partly written one was removed."""
-
-
-class NoSpaceError(WriteError):
-    """A :class:`WriteError` for want of space: a full disk, a quota, a limit on the size of a file."""
 
 
 # ENOSPC: the disk is full; EDQUOT: the user's quota is; EFBIG: a file passed the process's size limit (ulimit -f)
@@ -165,7 +154,7 @@ def space_errors(index_dir: Path) -> Iterator[None]:
     removed its ``gen-*.tmp``; nothing else is touched."""
     try:
         yield
-    except IndexError_:
+    except ParasearchError:
         raise
     except Exception as exc:
         if not out_of_space(exc):
@@ -183,10 +172,10 @@ def space_errors(index_dir: Path) -> Iterator[None]:
 def current_generation(index_dir: Path) -> Path:
     pointer = index_dir / CURRENT
     if not pointer.is_file():
-        raise IndexError_(f"no index at {index_dir} (run `parasearch index PATH --index {index_dir}` first)")
+        raise IndexUnavailable(f"no index at {index_dir} (run `parasearch index PATH --index {index_dir}` first)")
     gen = index_dir / pointer.read_text().strip()
     if not (gen / MANIFEST).is_file():
-        raise IndexError_(f"index at {index_dir} is incomplete: {gen.name} has no {MANIFEST}")
+        raise IndexUnavailable(f"index at {index_dir} is incomplete: {gen.name} has no {MANIFEST}")
     return gen
 
 
@@ -335,10 +324,10 @@ def rollback(index_dir: Path) -> str:
         current = current_name(index_dir)
         names = [g.name for g in published(index_dir)]
         if current not in names:
-            raise IndexError_(f"no index at {index_dir} to roll back")
+            raise NotFound(f"no index at {index_dir} to roll back")
         pos = names.index(current)
         if pos == 0:
-            raise IndexError_(f"{index_dir} keeps no generation older than {current} to roll back to")
+            raise Conflict(f"{index_dir} keeps no generation older than {current} to roll back to")
         _point_to(index_dir, names[pos - 1])
         return names[pos - 1]
 

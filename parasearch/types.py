@@ -24,6 +24,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from parasearch.errors import DocumentError as DocumentError  # the readers raise it; defined with the other errors
+
 # The kinds of paragraph, named by how the document itself numbers them.
 # The six official languages of the United Nations (ISO 639-1), in the order its documents list them (by English
 # name), and their names in English.
@@ -71,10 +73,6 @@ class ParsedDocument:
     doc: Document
     paragraphs: list[Paragraph] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-class DocumentError(Exception):
-    """A file that cannot be read as a document; the message says why."""
 
 
 _ANNEX_RE = re.compile(r"^annex(?:-([A-Za-z0-9]+))?-(\d+[a-z]?)$")

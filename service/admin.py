@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field, ValidationError
 
 from indexer.readers import SUFFIXES, read_document
-from indexer.update import UpdateError, UpdateReport, update_index
+from indexer.update import UpdateReport, update_index
 from parasearch import indexfiles
 from parasearch.digest import file_sha256
-from parasearch.types import DocumentError
+from parasearch.errors import Conflict, DocumentError, IndexUnavailable, WriteError
 from service.auth import require_admin
 from service.live import EngineHolder, release_soon
 
@@ -73,7 +73,7 @@ class ReloadOut(BaseModel):
 def _holder(request: Request) -> EngineHolder:
     holder = getattr(request.app.state, "holder", None)
     if holder is None:
-        raise HTTPException(409, "this server does not follow its index (it was started over a fixed engine)")
+        raise Conflict("this server does not follow its index (it was started over a fixed engine)")
     return holder
 
 
@@ -84,20 +84,16 @@ def _publish(holder: EngineHolder, started: float, **change) -> ChangeOut:
     with holder.lease() as engine:  # its encoders embed the new paragraphs: no second copy of the models
         try:
             report: UpdateReport = update_index(holder.index_dir, encoders=engine.encoders, **change)
-        except UpdateError as exc:
-            raise HTTPException(404 if str(exc).startswith("no document") else 409, str(exc)) from None
-        except indexfiles.WriteError as exc:  # out of space, an I/O error: nothing published
-            raise HTTPException(507, str(exc)) from None
-        except indexfiles.IndexError_ as exc:
-            raise HTTPException(409, str(exc)) from None
-        except OSError as exc:
-            raise HTTPException(507, f"the index could not be written ({exc.strerror or exc}); "
-                                     "the current generation is unchanged") from None
+        except IndexUnavailable as exc:  # a generation that went missing under the server: the change can't apply
+            raise Conflict(str(exc)) from None
+        except OSError as exc:  # (UpdateError, WriteError and the other ParasearchErrors: the app's handler)
+            raise WriteError(f"the index could not be written ({exc.strerror or exc}); "
+                             "the current generation is unchanged") from None
     result = holder.reload()
     release_soon()  # the update's own arrays (the old vectors read, BM25 rebuilt) are garbage now
     if result.error:
-        raise HTTPException(409, f"the update was published as {report.generation} but could not be loaded "
-                                 f"({result.error}); still serving {result.generation}")
+        raise Conflict(f"the update was published as {report.generation} but could not be loaded "
+                       f"({result.error}); still serving {result.generation}")
     return ChangeOut(generation=report.generation or "", base=report.base or "", added=report.added,
                      replaced=report.replaced, removed=report.removed, documents=report.documents,
                      paragraphs=report.paragraphs, took_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -118,12 +114,12 @@ def add_document(holder: Holder, file: Annotated[UploadFile, File(description="T
         meta = DocumentMetadata.model_validate(json.loads(metadata or "{}"))
     except (ValueError, ValidationError) as exc:
         reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not a JSON object"
-        raise HTTPException(422, f"metadata: {reason}") from None
+        raise DocumentError(f"metadata: {reason}") from None
     name = Path(file.filename or "upload").name
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise HTTPException(422, f"{name}: unsupported file type {suffix or '(none)'}; one of "
-                                 f"{', '.join(sorted(SUFFIXES))}")
+        raise DocumentError(f"{name}: unsupported file type {suffix or '(none)'}; one of "
+                            f"{', '.join(sorted(SUFFIXES))}")
     with tempfile.TemporaryDirectory(prefix="parasearch-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         with open(path, "wb") as out:
@@ -132,9 +128,9 @@ def add_document(holder: Holder, file: Annotated[UploadFile, File(description="T
         try:
             parsed = read_document(path, meta.model_dump(exclude_none=True))
         except DocumentError as exc:
-            raise HTTPException(422, f"{name}: {exc}") from None
+            raise DocumentError(f"{name}: {exc}") from None
         except Exception as exc:  # a reader bug: a named problem, as in parasearch index
-            raise HTTPException(422, f"{name}: could not be read ({type(exc).__name__})") from None
+            raise DocumentError(f"{name}: could not be read ({type(exc).__name__})") from None
         digest = file_sha256(path)
     parsed.doc.source = f"upload:{name}"
     out = _publish(holder, started, add=[(parsed, digest)])
@@ -165,6 +161,6 @@ def reload(holder: Holder) -> ReloadOut:
     result = holder.reload()
     release_soon()  # the update's own arrays (the old vectors read, BM25 rebuilt) are garbage now
     if result.error:
-        raise HTTPException(409, f"could not load the current generation ({result.error}); still serving "
-                                 f"{result.generation}")
+        raise Conflict(f"could not load the current generation ({result.error}); still serving "
+                       f"{result.generation}")
     return ReloadOut(generation=result.generation, switched=result.switched)

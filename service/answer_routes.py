@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from parasearch.errors import InvalidRequest
 from service.answer import answer_question, stream_answer
 from service.answer_types import Answer, AnswerCitation
 from service.auth import key_store, presented_key, search_access
@@ -149,17 +150,13 @@ async def _unless_disconnected(request: Request, cancel: threading.Event, work: 
 
 
 def _filters(req: AnswerRequest) -> Filters | None:
-    f = req.filters
-    if f is None:
-        return None
-    return Filters(symbol=f.symbol, body=f.body, type=f.type, language=f.language, date_from=f.date_from,
-                   date_to=f.date_to)
+    return None if req.filters is None else Filters.of(req.filters)
 
 
 def _question(req: AnswerRequest) -> str:
     question = req.question.strip()
     if not question:
-        raise HTTPException(400, "the question is empty")
+        raise InvalidRequest("the question is empty")
     return question
 
 

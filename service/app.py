@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parasearch.config import DEFAULT_INDEX
+from parasearch.errors import InvalidRequest, NotFound, ParasearchError
 from service.admin import router as admin_router
 from service.answer_routes import router as answer_router
 from service.auth import search_access
@@ -23,7 +25,6 @@ from service.confidence import calibration_of
 from service.deps import Engine, search_filters, to_response, version_links
 from service.engine import load_engine
 from service.guards import RequestGuards
-from service.index import IndexError_
 from service.live import EngineHolder, GenerationHeader
 from service.metrics import REGISTRY
 from service.models import (
@@ -45,19 +46,20 @@ from service.observability import (
     record_search,
     safe_text,
 )
-from service.search import MAX_DEPTH, MODES, EngineError, Filters, SearchEngine, search_page
+from service.search import MAX_DEPTH, MODES, Filters, SearchEngine, search_page
 from service.web import (
     DOCUMENT_HTML_NOTE,
     DOCUMENT_HTML_RESPONSE,
     document_response,
     document_url,
+    http_error,
     install_web,
     root_path,
 )
 
 log = logging.getLogger("parasearch")
 MAX_QUERY_CHARS = 1000
-MAX_DETAIL_CHARS = 240  # an error's reason, with any input it quotes, is cut here
+MAX_DETAIL_CHARS = 600  # an error's reason is cut here (the inputs it quotes are cut to 80 characters where quoted)
 
 SYMBOL_HELP = (
     "Document symbols contain slashes and spaces (`S/RES/2672 (2023)`). Put the symbol in the path as it is, "
@@ -115,9 +117,11 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
     if given is not None:
         app.state.engine = given
 
-    @app.exception_handler(EngineError)
-    async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": safe_text(str(exc), MAX_DETAIL_CHARS)})
+    @app.exception_handler(ParasearchError)
+    async def parasearch_error(request: Request, exc: ParasearchError) -> Response:
+        # Every error the product raises on purpose carries its status (parasearch/errors.py); its message, cut
+        # and escaped, is the detail (as an HTML page for a browser opening a document view).
+        return await http_error(request, StarletteHTTPException(exc.status, safe_text(str(exc), MAX_DETAIL_CHARS)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -188,9 +192,9 @@ def register_routes(app: FastAPI) -> None:
             "the response"))] = False,
     ) -> SearchResponse:
         if not q.strip():
-            raise HTTPException(400, "the query is empty")
+            raise InvalidRequest("the query is empty")
         if offset + k > MAX_DEPTH:
-            raise HTTPException(400, f"offset + k must be at most {MAX_DEPTH}")
+            raise InvalidRequest(f"offset + k must be at most {MAX_DEPTH}")
         calibration = calibration_of(engine)
         if not offset and sort == "relevance" and not facets:  # a plain search: exactly k results, as ranked
             outcome = engine.search(q, k=k, mode=mode, filters=filters, collapse=collapse)
@@ -232,10 +236,10 @@ def register_routes(app: FastAPI) -> None:
     def paragraph(engine: Engine, symbol: str, para: str,
                   language: Annotated[str | None, Query(description=LANGUAGE_HELP)] = None
                   ) -> ParagraphOut:
-        doc_id = _doc_id(engine, symbol, language)
+        doc_id = engine.index.document_id(symbol, language)
         row = engine.index.paragraph(doc_id, para)
         if row is None:
-            raise HTTPException(404, f"{engine.index.doc_symbol[doc_id]} has no paragraph {_excerpt(para)}")
+            raise NotFound(f"{engine.index.doc_symbol[doc_id]} has no paragraph {_excerpt(para)}")
         return ParagraphOut(symbol=row.symbol, para=row.para, citation=row.citation, kind=row.kind,
                             section=row.section, text=row.text, n_tokens=row.n_tokens)
 
@@ -245,7 +249,7 @@ def register_routes(app: FastAPI) -> None:
     def document(engine: Engine, symbol: str, request: Request, response: Response,
                  language: Annotated[str | None, Query(description=LANGUAGE_HELP)] = None
                  ) -> DocumentOut | Response:
-        doc_id = _doc_id(engine, symbol, language)
+        doc_id = engine.index.document_id(symbol, language)
         meta = engine.index.document(doc_id)
         paras = [ParagraphOut(symbol=r.symbol, para=r.para, citation=r.citation, kind=r.kind, section=r.section,
                               text=r.text, n_tokens=r.n_tokens) for r in engine.index.document_paragraphs(doc_id)]
@@ -287,20 +291,4 @@ def _excerpt(value: str) -> str:
     return repr(safe_text(value, 80))
 
 
-def _doc_id(engine: SearchEngine, symbol: str, language: str | None) -> int:
-    from parasearch.types import normalize_symbol
-
-    versions = engine.index.symbol_versions.get(normalize_symbol(symbol))
-    if not versions:
-        raise HTTPException(404, f"no document with symbol {_excerpt(symbol)} in the index")
-    if language:
-        doc_id = versions.get(language.strip().lower())
-        if doc_id is None:
-            symbol = engine.index.doc_symbol[next(iter(versions.values()))]
-            raise HTTPException(404, f"{symbol} is not in the index in language {_excerpt(language)}; it is in: "
-                                     f"{', '.join(versions)}")
-        return doc_id
-    return versions["en"] if "en" in versions else next(iter(versions.values()))
-
-
-__all__ = ["create_app", "IndexError_"]
+__all__ = ["create_app"]

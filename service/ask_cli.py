@@ -8,14 +8,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX
+from parasearch.errors import ParasearchError
 from service.answer import ANSWER_K
 
 WIDTH = 100
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from parasearch.cli import _add_filters
 
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
@@ -26,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", action="store_true", help="print each sentence as soon as it is ready")
     p.add_argument("--passages", action="store_true", help="also print the passages the answer was drawn from")
     p.add_argument("--json", action="store_true", help="print the answer as JSON (as POST /answer returns it)")
-    _add_filters(p)
+    add_filters(p)
 
 
 def _print_answer(ans) -> None:
@@ -65,12 +66,10 @@ def _print_passages(outcome, found: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from parasearch.cli import _filters
     from service.answer import answer_question, stream_answer
     from service.engine import load_engine
-    from service.index import IndexError_
     from service.llm import LLMClient, LLMConfig
-    from service.search import EngineError
+    from service.search import Filters
 
     question = args.question.strip()
     if not question:
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     llm = LLMClient(config) if config else None
     try:
         engine = load_engine(args.index, model=args.model)
-        options = dict(k=args.k, mode=args.mode, filters=_filters(args), llm=llm)
+        options = dict(k=args.k, mode=args.mode, filters=Filters.of(args), llm=llm)
         if args.stream and not args.json:
             ans = None
             for event, data in stream_answer(engine, question, **options):
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             ans = answer_question(engine, question, **options)
             if not args.json:
                 _print_answer(ans)
-    except (IndexError_, EngineError, ValueError) as exc:
+    except (ParasearchError, ValueError) as exc:
         print(f"parasearch: {exc}", file=sys.stderr)
         return 2
     finally:

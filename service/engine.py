@@ -25,7 +25,7 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
     recorded path, else its name), one per dense arm, unless ``model`` is given
     (a spec as for ``parasearch index``: names joined by "+"); a model that
     differs from the index's is refused with a clear error
-    (:class:`~service.search.EngineError`). ``reranker``: the learned re-ranker of hybrid search
+    (:class:`~parasearch.errors.IndexIncompatible`). ``reranker``: the learned re-ranker of hybrid search
     (:func:`service.rerank.default_reranker` unless given; None: the fused order).
     """
     threads = int(os.environ.get("PARASEARCH_FAISS_THREADS", "1"))

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from parasearch import indexfiles
-from parasearch.indexfiles import IndexError_
+from parasearch.errors import IndexIncompatible, NotFound
 from parasearch.types import citation, language_order, normalize_symbol
 
-__all__ = ["IndexError_", "LoadedIndex", "ParagraphRow"]
+__all__ = ["LoadedIndex", "ParagraphRow"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class LoadedIndex:
         # 1: every paragraph's BM25 terms were analysed as English; 2: in its document's language.
         self.analysis_version = int(self.manifest.get("analysis", {}).get("version", 1))
         if self.manifest.get("format") != indexfiles.FORMAT_VERSION:
-            raise IndexError_(
+            raise IndexIncompatible(
                 f"index at {self.dir} has format {self.manifest.get('format')}, this version reads "
                 f"{indexfiles.FORMAT_VERSION}: rebuild it with `parasearch index`"
             )
@@ -256,6 +256,21 @@ class LoadedIndex:
         with self._lock:
             return [ParagraphRow(*r) for r in self._db.execute(f"{_ROW_SQL} WHERE p.doc_id = ? ORDER BY p.ord",
                                                                (doc_id,))]
+
+    def document_id(self, symbol: str, language: str | None = None) -> int:
+        """The document with ``symbol`` (any spelling :func:`~parasearch.types.normalize_symbol` folds), in
+        ``language`` when given, else its English version, else its first; :class:`NotFound` says which
+        versions there are when the one asked for is not indexed."""
+        versions = self.symbol_versions.get(normalize_symbol(symbol))
+        if not versions:
+            raise NotFound(f"no document with symbol {symbol[:80]!r} in the index")
+        if not language:
+            return versions["en"] if "en" in versions else next(iter(versions.values()))
+        doc_id = versions.get(language.strip().lower())
+        if doc_id is None:
+            raise NotFound(f"{self.doc_symbol[next(iter(versions.values()))]} is not in the index in language "
+                           f"{language[:80]!r}; it is in: {', '.join(versions)}")
+        return doc_id
 
     def paragraph(self, doc_id: int, para: str) -> ParagraphRow | None:
         with self._lock:

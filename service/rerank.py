@@ -34,9 +34,10 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -45,8 +46,32 @@ from parasearch.config import E5_MODEL, MINILM_MODEL
 from parasearch.digest import file_sha256
 
 if TYPE_CHECKING:
-    from service.index import ParagraphRow
-    from service.search import SearchEngine
+    from indexer.embed_base import Encoder
+    from service.index import LoadedIndex, ParagraphRow
+
+
+class FeatureSource(Protocol):
+    """What the features are computed from: the search engine (:class:`service.search.SearchEngine`), which
+    imports this module; described here so that the two do not import each other."""
+
+    @property
+    def index(self) -> LoadedIndex: ...
+
+    @property
+    def encoders(self) -> Sequence[Encoder]: ...
+
+    @property
+    def meta_docs(self) -> np.ndarray: ...  # which documents have document-level metadata scores
+
+    def dense_arms(self, lang: str | None) -> list[int]: ...
+
+    def embed_query(self, query: str, arm: int = 0) -> np.ndarray: ...
+
+    def doc_meta_scores(self, query: str) -> np.ndarray: ...
+
+    def analysis_language(self, language: str | None) -> str: ...
+
+    def crosslingual(self, lang: str | None) -> bool: ...
 
 RERANK_DEPTH = 40  # candidates of the fused list the model re-orders; the rest keep their fused order
 MODEL_FILE = Path(__file__).parent / "data" / "reranker.txt"
@@ -152,7 +177,7 @@ def _pairs(seq: list[str]) -> set[tuple[str, str]]:
     return set(zip(seq, seq[1:], strict=False))
 
 
-def candidate_features(engine: SearchEngine, query: str, ids: np.ndarray, fused: np.ndarray,
+def candidate_features(engine: FeatureSource, query: str, ids: np.ndarray, fused: np.ndarray,
                        per_mode: dict[str, tuple[np.ndarray, np.ndarray]], lang: str | None, years: list[int],
                        rows: dict[int, ParagraphRow]) -> np.ndarray:
     """The feature matrix of the candidates ``ids`` (fused order) for ``query``; see :data:`FEATURES`."""

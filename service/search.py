@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import bm25s
 import numpy as np
 
 from parasearch.analysis import DEFAULT_LANGUAGE, is_han, terms
 from parasearch.config import model_languages
+from parasearch.errors import IndexIncompatible, InvalidRequest
 from parasearch.types import LANGUAGE_NAMES, UN_LANGUAGES, normalize_symbol
 from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
@@ -153,10 +154,6 @@ def fuse_many(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], 
     return uniq, total
 
 
-class EngineError(Exception):
-    """A search request that cannot be answered as asked (the message says why)."""
-
-
 @dataclass
 class Filters:
     symbol: list[str] = field(default_factory=list)  # exact symbol or prefix (CTOC/COP, S/RES/2672)
@@ -168,6 +165,12 @@ class Filters:
 
     def active(self) -> bool:
         return bool(self.symbol or self.body or self.type or self.language or self.date_from or self.date_to)
+
+    @classmethod
+    def of(cls, source: object) -> Filters:
+        """The filters an object names in attributes of the same names (a command line's parsed arguments, an
+        answer request's ``filters``); a missing attribute is no filter."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls) if getattr(source, f.name, None)})
 
 
 @dataclass
@@ -200,7 +203,7 @@ def _date_int(value: str | None, end: bool) -> int | None:
         return None
     digits = value.replace("-", "")
     if not digits.isdigit() or len(digits) not in (4, 6, 8):
-        raise EngineError(f"date must be YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+        raise InvalidRequest(f"date must be YYYY, YYYY-MM or YYYY-MM-DD, got {value[:80]!r}")
     pad = "9999" if end else "0000"
     return int((digits + pad)[:8])
 
@@ -222,13 +225,13 @@ class SearchEngine:
         hybrid search's top candidates (:mod:`service.rerank`), or None for the fused order."""
         encoders = list(encoder) if isinstance(encoder, (list, tuple)) else [encoder]
         if len(encoders) != len(index.models):
-            raise EngineError(f"index {index.dir} was built with {len(index.models)} model(s) "
+            raise IndexIncompatible(f"index {index.dir} was built with {len(index.models)} model(s) "
                               f"({', '.join(m['name'] for m in index.models)}) but {len(encoders)} query encoder(s) "
                               f"were given")
         for enc, built in zip(encoders, index.models, strict=True):
             # Identity is "name@hash of the model files": the files decide, not the name they were given.
             if enc.identity.split("@")[-1] != built["identity"].split("@")[-1] or enc.dim != built["dim"]:
-                raise EngineError(
+                raise IndexIncompatible(
                     f"index {index.dir} was built with model {built['name']} ({built['identity']}, dim "
                     f"{built['dim']}) but the query model is {enc.name} ({enc.identity}, dim {enc.dim}): "
                     f"use the same model or rebuild the index"
@@ -563,7 +566,7 @@ class SearchEngine:
         are exactly those of the same search without it: pages are cut from this longer list)."""
         t0 = time.perf_counter()
         if mode not in MODES:
-            raise EngineError(f"mode must be one of {', '.join(MODES)}")
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}")
         query = query.strip()
         ix = self.index
         dmask = self.doc_mask(filters)
@@ -716,11 +719,11 @@ def search_page(engine: SearchEngine, query: str, *, k: int = 10, offset: int = 
     """Results ``offset`` to ``offset + k`` of ``query``, by relevance (the search's order) or by date, newest first
     (the ranked list re-ordered); ``facets``: the counts of each filter's values over the ranked list."""
     if sort not in SORTS:
-        raise EngineError(f"sort must be one of {', '.join(SORTS)}")
+        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}")
     if offset < 0 or k < 1:
-        raise EngineError("offset must be 0 or more and k 1 or more")
+        raise InvalidRequest("offset must be 0 or more and k 1 or more")
     if offset + k > MAX_DEPTH:
-        raise EngineError(f"offset + k must be at most {MAX_DEPTH}")
+        raise InvalidRequest(f"offset + k must be at most {MAX_DEPTH}")
     t0 = time.perf_counter()
     # Snippets only for the page shown: marking up the whole list (100 to 200 paragraphs) would cost the most.
     outcome = engine.search(query, k=PAGE_K, mode=mode, filters=filters, collapse=collapse, extend=POOL_MAX,

@@ -605,6 +605,21 @@ def _example(index) -> dict | None:
             "citation": row.citation}
 
 
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """An HTTP error as its client wants it: the document view's page for a browser (an escaped "not found"
+    page), FastAPI's JSON ``{"detail": ...}`` for everyone else."""
+    page = request.method == "GET" and _document_page_path(request.scope)
+    if page and wants_html(request):
+        symbol = _app_path(request.scope)[len("/documents/"):]
+        body = render_not_found(request.app.state.web_assets, str(exc.detail), _root(request),
+                                unquote(symbol)[:200])
+        return HTMLResponse(body, status_code=exc.status_code, headers={"Vary": "Accept"})
+    response = await http_exception_handler(request, exc)
+    if page:
+        response.headers["Vary"] = "Accept"
+    return response
+
+
 def install_web(app: FastAPI, cors: str | None = None) -> None:
     """Add the front end to ``app``: its routes, the HTML document-view errors, security headers and CORS.
 
@@ -612,20 +627,7 @@ def install_web(app: FastAPI, cors: str | None = None) -> None:
     """
     app.state.web_assets = Assets()
     app.include_router(router)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        page = request.method == "GET" and _document_page_path(request.scope)
-        if page and wants_html(request):
-            symbol = _app_path(request.scope)[len("/documents/"):]
-            body = render_not_found(request.app.state.web_assets, str(exc.detail), _root(request),
-                                    unquote(symbol)[:200])
-            return HTMLResponse(body, status_code=exc.status_code, headers={"Vary": "Accept"})
-        response = await http_exception_handler(request, exc)
-        if page:
-            response.headers["Vary"] = "Accept"
-        return response
-
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]  # Starlette's own typing
     app.add_middleware(CORSMiddleware, allow_origins=cors_origins(cors), allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"], max_age=600)
     exempt = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)

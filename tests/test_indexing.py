@@ -163,8 +163,9 @@ def test_long_paragraph_is_embedded_in_windows_and_returned_once(tmp_path, encod
 
 
 def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, ctoc_index, encoder):
+    from parasearch.errors import IndexIncompatible
     from service.index import LoadedIndex
-    from service.search import EngineError, SearchEngine
+    from service.search import SearchEngine
 
     idx = tmp_path / "idx"
     shutil.copytree(ctoc_index, idx)
@@ -173,7 +174,7 @@ def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, ctoc_ind
     for model in (manifest["model"], manifest["models"][0]):
         model.update(name="bge-small-en-v1.5", identity="bge-small-en-v1.5@0123456789abcdef")
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(EngineError, match="built with model bge-small-en-v1.5"):
+    with pytest.raises(IndexIncompatible, match="built with model bge-small-en-v1.5"):
         SearchEngine(LoadedIndex(idx), encoder)
 
 

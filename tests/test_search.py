@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from parasearch import indexfiles
-from service.search import EngineError, Filters
+from parasearch.errors import InvalidRequest
+from service.search import Filters
 
 # Questions a delegate asks, and the paragraph that answers each (from the printed documents).
 QUESTIONS = [
@@ -83,7 +84,7 @@ def test_filters_apply_inside_retrieval(mini_engine):
     assert out.hits and all("2024-01-01" <= h.row.date <= "2024-12-31" for h in out.hits)
     # A filter that matches nothing returns nothing, not everything.
     assert mini_engine.search("drugs", k=5, filters=Filters(body=["Economic and Social Council"])).hits == []
-    with pytest.raises(EngineError):
+    with pytest.raises(InvalidRequest):
         mini_engine.search("drugs", filters=Filters(date_from="last year"))
 
 
