@@ -88,6 +88,17 @@ HEADING_MARK_RE = re.compile(r"^(?:([IVXLC]{1,7})|([A-Z])|(\d{1,2})|([a-z]))[.)]
 ANNEX_RE = re.compile(
     r"^(?:annex|appendix|enclosure)(?:es)?(?:\s+([IVXLC]{1,6}|[A-Z]|\d{1,2}))?\s*[*.:]?\s*$", re.IGNORECASE
 )
+# Annex headings in the other UN languages (the Akoma Ntoso resolutions come in all six): "Annexe II",
+# "Anexo A", "Приложение В", "附件一", "المرفق ألف".
+_ANNEX_WORD_RE = re.compile(r"^(?:Annexe|Anexo|Приложение)\b\s*", re.IGNORECASE)
+_ANNEX_LABEL_LATIN = re.compile(r"^\s*([IVX]{1,5}|[A-ZАВС]|\d{1,2})(?=$|[\s:.,\u2013\u2014-])")
+_ANNEX_LABEL_ZH = re.compile(r"^\s*([一二三四五六七八九十]|[A-Z]|\d{1,2})")
+_CYRILLIC_LATIN = {"А": "A", "В": "B", "С": "C"}
+_ZH_NUMERALS = {"一": "I", "二": "II", "三": "III", "四": "IV", "五": "V",
+                "六": "VI", "七": "VII", "八": "VIII", "九": "IX", "十": "X"}  # fmt: skip
+# UN Arabic writes annex letters as letter names and annex numbers as ordinals.
+_AR_LABELS = {"ألف": "A", "باء": "B", "جيم": "C", "دال": "D", "هاء": "E",
+              "الأول": "I", "الثاني": "II", "الثالث": "III", "الرابع": "IV", "الخامس": "V"}  # fmt: skip
 # UN document symbols: A/80/L.10, A/RES/79/191, CTOC/COP/WG.2/2013/5, E/CN.4/2006/48, S/RES/2672 (2023)
 SYMBOL_RE = re.compile(
     r"^(?:[A-Z][A-Z0-9.\-]*)(?:/[A-Za-z0-9.\-]+)+(?:\s?\((?:19|20)\d\d\))?(?:/(?:Rev|Add|Corr)\.\d+)*$"
@@ -96,7 +107,7 @@ JOBNO_RE = re.compile(r"^(?:[A-Z]{1,2}\.)?\d{2}-\d{5}(?:\s*\([A-Z]\))?(?:\s+\d{6
 PAGENO_RE = re.compile(
     r"^(?:\d{1,3}\s*/\s*\d{1,3}|page\s+\d+(?:\s+of\s+\d+)?|-\s*\d{1,3}\s*-|\d{1,3})$", re.IGNORECASE
 )
-BARCODE_RE = re.compile(r"^\*\d{6,8}[A-Z]?\*$")
+BARCODE_RE = re.compile(r"^\s*\*\d{6,8}[A-Z]?\*\s*$")
 DISTR_RE = re.compile(r"^Distr\.?\s*:?\s*(General|Limited|Restricted)\b(.*)$", re.IGNORECASE)
 ORIGINAL_RE = re.compile(r"^Original\s*:\s*\w+(?:\s*/\s*\w+)*\s*$", re.IGNORECASE)
 TOC_LEADER_RE = re.compile(r"(?:\.\s?){5,}|…{2,}")
@@ -215,7 +226,13 @@ def heading_rank(text: str, open_letter: str | None = None) -> int:
 
 
 def annex_label(text: str) -> str | None:
-    """``"Annex"`` -> ``""``, ``"Annex II"`` -> ``"II"``, ``"Annex II. Title"`` -> ``"II"``; else None."""
+    """The label of an annex heading: ``"Annex"`` -> ``""`` (unlabelled), ``"Annex II"`` -> ``"II"``,
+    ``"Annex II. Title"`` -> ``"II"``; None when ``text`` is not one.
+
+    The other UN languages give their label, or None when they have none: ``"Annexe II"`` -> ``"II"``,
+    ``"Anexo A – Título"`` -> ``"A"``, ``"Приложение В"`` -> ``"B"``, ``"附件一"`` -> ``"I"``,
+    ``"المرفق ألف"`` -> ``"A"``.
+    """
     t = clean_inline(text).strip().strip("*").strip()
     m = ANNEX_RE.match(t)
     if m:
@@ -225,6 +242,24 @@ def annex_label(text: str) -> str | None:
         return m.group(1).upper()
     if re.match(r"^annex\b[.:]?\s+[A-Z]", t) and not re.match(r"^annex\s+(?:to|of|and|in|the)\b", t, re.I):
         return ""
+    return _other_language_annex_label(t)
+
+
+def _other_language_annex_label(text: str) -> str | None:
+    m = _ANNEX_WORD_RE.match(text)
+    if m:
+        lm = _ANNEX_LABEL_LATIN.match(text[m.end() :])
+        return _CYRILLIC_LATIN.get(lm.group(1), lm.group(1)) if lm else None
+    if text.startswith("附件"):
+        lm = _ANNEX_LABEL_ZH.match(text[2:])
+        return _ZH_NUMERALS.get(lm.group(1), lm.group(1)) if lm else None
+    m = re.match(r"^(?:ال)?مرفق\s+(\S+)", text)
+    if m:
+        word = m.group(1).rstrip(":-–،")
+        if word in _AR_LABELS:
+            return _AR_LABELS[word]
+        if word.isdigit():
+            return str(int(word))
     return None
 
 

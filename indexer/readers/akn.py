@@ -49,6 +49,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from indexer.paragraphs import annex_label
 from parasearch.types import (
     ANNEX,
     NUMBERED,
@@ -109,14 +110,6 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ANNEX_HEAD = re.compile(
     r"^(?:(?:Annex|Annexe|Anexo|Приложение)\b|附件|(?:ال)?مرفق\b|.{0,40}\bAnnex$)", re.IGNORECASE
 )
-_ANNEX_LABEL_LATIN = re.compile(r"^\s*([IVX]{1,5}|[A-ZАВС]|\d{1,2})(?=$|[\s:.,\u2013\u2014-])")
-_ANNEX_LABEL_ZH = re.compile(r"^\s*([一二三四五六七八九十]|[A-Z]|\d{1,2})")
-_CYRILLIC_LATIN = {"А": "A", "В": "B", "С": "C"}
-_ZH_NUMERALS = {"一": "I", "二": "II", "三": "III", "四": "IV", "五": "V",
-                "六": "VI", "七": "VII", "八": "VIII", "九": "IX", "十": "X"}  # fmt: skip
-# UN Arabic writes annex letters as letter names and annex numbers as ordinals.
-_AR_LABELS = {"ألف": "A", "باء": "B", "جيم": "C", "دال": "D", "هاء": "E",
-              "الأول": "I", "الثاني": "II", "الثالث": "III", "الرابع": "IV", "الخامس": "V"}  # fmt: skip
 
 
 def _local(el: etree._Element) -> str:
@@ -213,30 +206,6 @@ def top_number(num_text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def annex_label(heading: str) -> str | None:
-    """The annex's own label in an annex heading ("Annex II" -> "II", "المرفق ألف" -> "A"), or None."""
-    text = clean(heading)
-    m = re.match(r"^(?:Annex|Annexe|Anexo|Приложение)\b\s*", text, re.IGNORECASE)
-    if m:
-        lm = _ANNEX_LABEL_LATIN.match(text[m.end() :])
-        if lm:
-            return _CYRILLIC_LATIN.get(lm.group(1), lm.group(1))
-        return None
-    if text.startswith("附件"):
-        lm = _ANNEX_LABEL_ZH.match(text[2:])
-        if lm:
-            return _ZH_NUMERALS.get(lm.group(1), lm.group(1))
-        return None
-    m = re.match(r"^(?:ال)?مرفق\s+(\S+)", text)
-    if m:
-        word = m.group(1).rstrip(":-–،")
-        if word in _AR_LABELS:
-            return _AR_LABELS[word]
-        if word.isdigit():
-            return str(int(word))
-    return None
-
-
 @dataclass
 class _Block:
     """One top-level block of the body: a ``<paragraph>``, ``<container>``, ``<p>``, ``<alinea>``."""
@@ -326,7 +295,7 @@ class _Builder:
         self.prev_heading = True
         self.open_para = None
         if _is_annex_heading(text):
-            self.enter_annex(text, annex_label(text))
+            self.enter_annex(text, annex_label(clean(text)))
         else:
             self.heading = text
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.paragraphs import (
+    BARCODE_RE,
     DISTR_RE,
     JOBNO_RE,
     NUM_RE,
@@ -64,7 +65,6 @@ from parasearch.types import ANNEX, NUMBERED, Document, DocumentError, ParsedDoc
 
 SEPARATOR_RE = re.compile(r"^\s*_{5,}\s*$")
 PAGE_RE = re.compile(r"^\s*(\d{1,3})\s*/\s*(\d{1,3})\s*$")
-BARCODE_RE = re.compile(r"^\s*\*\d{6,8}[A-Z]?\*\s*$")
 FOOTNOTE_RE = re.compile(r"^\s*(\d{1,3}|\*{1,4})\s*(\S.*)?$")
 PLENARY_RE = re.compile(
     r"^\s*(?:\d{1,3}(?:st|nd|rd|th)\s+(?:\(resumed\)\s+)?plenary meeting|\*\s*\*\s*\*)\s*$", re.IGNORECASE
