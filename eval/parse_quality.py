@@ -20,8 +20,9 @@
   text has, in order: near 1.0 when our text is the gold minus its page junk);
 * ``ga_pdf``: the PDF path against the text path for the same symbols: same locators, same
   texts;
-* ``sc_en``: if the AKN reader exists, the share of top-level ``<num>`` of each resolution's
-  ``<mainBody>`` recovered as numbered paragraphs;
+* ``sc_en``: the share of top-level ``<num>`` of each resolution's ``<mainBody>`` recovered as
+  their paragraphs, with their text (operative ``N``, ``annex[-X]-N``, or kept unnumbered where the
+  locator would repeat): the count of :mod:`eval.akn_check` (``python -m eval.akn_check DIR...``);
 * ``ctoc``: the sample report must give exactly paragraphs 1..90, each with the text of its
   line in the source (markup removed; a paragraph that announces a list -- para. 42 and its
   agenda -- holds that list after its own sentence);
@@ -39,10 +40,10 @@ import re
 import statistics
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
+from eval.akn_check import check_files
 from indexer.paragraphs import clean_inline
 from indexer.readers import read_document
 from parasearch.types import NUMBERED, DocumentError, normalize_symbol
@@ -245,58 +246,21 @@ def _first_diff(a: str, b: str) -> str:
 
 
 def eval_sc(corpus: Path, limit: int | None = None) -> dict:
+    """The AKN reader's paragraph-number recall over ``sc/en``: the count of :mod:`eval.akn_check`."""
     folder = corpus / "sc" / "en"
     if not folder.exists():
         return {"skipped": "sc/en not found"}
-    try:
-        from indexer.readers import akn  # noqa: F401  (written elsewhere; may not exist yet)
-    except ImportError as exc:
-        return {"skipped": f"AKN reader not available ({exc})"}
     files = sorted(folder.glob("*.xml"))
     if limit:
         files = files[:limit]
-    ns = "{http://docs.oasis-open.org/legaldocml/ns/akn/3.0}"
-    total = found = 0
-    errors: list[str] = []
-    misses: list[str] = []
-    for f in files:
-        try:
-            root = ET.parse(f).getroot()
-        except ET.ParseError as exc:
-            errors.append(f"{f.name}: {exc}")
-            continue
-        want: list[str] = []
-        for body in root.iter(ns + "mainBody"):
-            for para in body.findall(ns + "paragraph"):
-                num = para.find(ns + "num")
-                if num is not None and num.text:
-                    m = re.match(r"^\s*(\d+)\s*[.\-–]?\s*$", num.text)
-                    if m:
-                        want.append(m.group(1))
-        total += len(want)
-        try:
-            parsed = read_document(f)
-        except (DocumentError, Exception) as exc:  # a reader bug must not stop the report
-            errors.append(f"{f.name}: {type(exc).__name__}: {exc}")
-            continue
-        got = {p.para for p in parsed.paragraphs}
-        annex_nums = {p.para.rsplit("-", 1)[-1] for p in parsed.paragraphs if p.para.startswith("annex-")}
-        prev, restarted = 0, False
-        for w in want:
-            # Once the numbering restarts inside the body markup, it is an annex's: cited "annex[-N]-w", not "w".
-            restarted = restarted or int(w) <= prev
-            prev = int(w)
-            if (w in annex_nums) if restarted else (w in got):
-                found += 1
-            elif len(misses) < 8:
-                misses.append(f"{f.name} para {w}")
+    report = check_files(files)
     return {
         "documents": len(files),
-        "top_level_nums": total,
-        "recovered": found,
-        "recall": found / total if total else 0.0,
-        "errors": errors[:8],
-        "examples_missed": misses,
+        "top_level_nums": report.marked_up,
+        "recovered": report.recovered,
+        "recall": report.recall,
+        "errors": report.errors[:8],
+        "examples_missed": report.missing[:8],
     }
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from eval import akn_check
+from indexer.paragraphs import annex_label
 from indexer.readers import akn, read_document
 from parasearch.types import ANNEX, NUMBERED, PREAMBLE, UNNUMBERED, DocumentError
 from tests.conftest import missing_shared
@@ -122,14 +124,47 @@ def test_every_top_level_number_recovered_in_sc_en() -> None:
     folder = SC / "en"
     if not folder.is_dir():
         missing_shared(f"{folder} not available")
-    report = akn.NumberingReport()
+    report = akn_check.NumberingReport()
     for path in sorted(folder.glob("*.xml")):
-        akn.check_file(path, report)
+        akn_check.check_file(path, report)
     assert report.errors == []
     assert report.missing == []
     assert report.marked_up > 5000
     assert report.marked_up == report.operative + report.annex + report.kept_unnumbered
     assert report.gaps == []
+    assert report.recall == 1.0
+
+
+def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m eval.akn_check DIR...``: one line per folder, exit 1 when a file cannot be read."""
+    folder = tmp_path / "en"
+    folder.mkdir()
+    (folder / "S_RES_2672_E.xml").write_bytes(sc_file("en/S_RES_2672_E.xml").read_bytes())
+    assert akn_check.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{folder}: 1 files,") and "missing 0;" in out and "errors: 0" in out
+    (folder / "broken.xml").write_text("<akomaNtoso><statement>", encoding="utf-8")
+    assert akn_check.main([str(folder)]) == 1
+    assert "broken.xml: malformed XML" in capsys.readouterr().out
+
+
+def test_annex_labels_in_six_languages() -> None:
+    """The annex headings of the SC files (one annex_label for every reader: indexer.paragraphs)."""
+    assert annex_label("Annex") == ""  # unlabelled: locators annex-N
+    assert annex_label("Annex A – Items subject to a no-objection process") == "A"
+    assert annex_label("ANNEX 1 - President Donald J. Trump's Comprehensive Plan") == "1"
+    assert annex_label("Designation Annex") is None
+    assert annex_label("Annexe II") == "II"
+    assert annex_label("Anexo B – Componentes de artefactos explosivos improvisados") == "B"
+    assert annex_label("Anexo de designación") is None
+    assert annex_label("Приложение В") == "B"  # Cyrillic Ve, printed for Latin B
+    assert annex_label("Приложение: внесение в санкционный перечень") is None
+    assert annex_label("附件一") == "I"
+    assert annex_label("附件 A") == "A"
+    assert annex_label("المرفق ألف") == "A"
+    assert annex_label("المرفق الثاني") == "II"
+    assert annex_label("المرفق 1") == "1"
+    assert annex_label("مرفق: اسمان تسري عليهما الجزاءات") is None
 
 
 def test_dispatch_through_read_document() -> None:
