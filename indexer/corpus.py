@@ -7,8 +7,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from indexer.readers import MANIFEST_FIELDS, supported
+
+Row = dict[str, Any]  # a manifest row: a JSON object (its values are checked by row_problems)
 
 MANIFEST_GLOB = "*manifest.jsonl"
 SKIP_NAMES = {"readme.md", "readme.txt", "license.txt", "license.md"}
@@ -20,7 +23,7 @@ LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 @dataclass
 class SourceFile:
     path: Path
-    meta: dict = field(default_factory=dict)
+    meta: Row = field(default_factory=dict)
 
 
 @dataclass
@@ -31,7 +34,7 @@ class Problem:
     reason: str
 
 
-def row_problems(row: dict) -> list[str]:
+def row_problems(row: Row) -> list[str]:
     """What is wrong with a manifest row's metadata (``file`` aside): each field must be text, ``date`` an ISO
     date (``2013``, ``2013-11`` or ``2013-11-19``), ``language`` a language code (``en``, ``fr``, ``zh-Hans``)."""
     found = []
@@ -65,7 +68,7 @@ def _valid_date(value: str) -> bool:
     return True
 
 
-def _clean(row: dict) -> dict:
+def _clean(row: Row) -> Row:
     """The row's metadata as the readers take it: text fields stripped, the language code in lower case."""
     out = dict(row)
     for key in MANIFEST_FIELDS:
@@ -80,7 +83,7 @@ def _clean(row: dict) -> dict:
 class Manifest:
     """One manifest's rows: the metadata of each file it lists, and the files whose row is invalid (with why)."""
 
-    rows: dict[Path, dict] = field(default_factory=dict)
+    rows: dict[Path, Row] = field(default_factory=dict)
     invalid: dict[Path, str] = field(default_factory=dict)
 
 
@@ -159,7 +162,7 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
             files[p] = None
         else:
             problems.append(Problem(str(p), f"unsupported file type {p.suffix or '(none)'}"))
-    meta: dict[Path, dict] = {}
+    meta: dict[Path, Row] = {}
     invalid: dict[Path, str] = {}
     for m in sorted(manifests):
         read = read_manifest(m, problems)

@@ -9,9 +9,12 @@ manifest's metadata on top of what the document itself says.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from parasearch.types import DocumentError, ParsedDocument, year_from_symbol
+from parasearch.settings import default, settings
+from parasearch.types import DocumentError, Paragraph, ParsedDocument, year_from_symbol
 
 SUFFIXES = {
     ".md": "markdown",
@@ -27,14 +30,13 @@ SUFFIXES = {
 MANIFEST_FIELDS = ("symbol", "title", "date", "body", "type", "language")
 
 MAX_FILE_BYTES_ENV = "PARASEARCH_MAX_FILE_BYTES"
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the largest UN reports run to a few MB as PDF, well under 1 MB as text
+# the largest UN reports run to a few MB as PDF, well under 1 MB as text: 50 MiB
+DEFAULT_MAX_FILE_BYTES: int = default("max_file_bytes")
 
 
 def max_file_bytes() -> int:
     """The largest file a reader is given (``PARASEARCH_MAX_FILE_BYTES``, default 50 MiB; 0: no limit)."""
-    from parasearch.config import env_float
-
-    return int(env_float(MAX_FILE_BYTES_ENV, DEFAULT_MAX_FILE_BYTES))
+    return settings().max_file_bytes
 
 
 def supported(path: Path) -> bool:
@@ -64,27 +66,18 @@ def _check_not_empty_or_binary(path: Path, kind: str) -> None:
                 raise DocumentError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
 
 
-def read_document(path: Path, meta: dict | None = None) -> ParsedDocument:
+def read_document(path: Path, meta: Mapping[str, Any] | None = None) -> ParsedDocument:
     """Read ``path`` with the reader for its format; manifest ``meta`` wins over the file's own."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DocumentError(f"unsupported file type {path.suffix or '(none)'}")
     _check_not_empty_or_binary(path, kind)
-    if kind == "markdown":
-        from indexer.readers import markdown as reader
-    elif kind == "plaintext":
-        from indexer.readers import plaintext as reader
-    elif kind == "pdf":
-        from indexer.readers import pdf as reader
-    elif kind == "docx":
-        from indexer.readers import docx as reader
-    else:
-        from indexer.readers import akn as reader
+    read = _reader(kind)
     for key in MANIFEST_FIELDS:  # checked before reading: a bad value must not surface after the embedding
         value = (meta or {}).get(key)
         if value is not None and not isinstance(value, str):
             raise DocumentError(f"metadata {key!r} must be text, not {type(value).__name__}")
-    parsed = reader.read(path)
+    parsed = read(path)
     for key in MANIFEST_FIELDS:
         value = (meta or {}).get(key)
         if value:
@@ -101,10 +94,33 @@ def read_document(path: Path, meta: dict | None = None) -> ParsedDocument:
     return parsed
 
 
+def _reader(kind: str) -> Callable[[Path], ParsedDocument]:
+    """The ``read`` function of the reader module for ``kind`` (imported on first use)."""
+    if kind == "markdown":
+        from indexer.readers import markdown
+
+        return markdown.read
+    if kind == "plaintext":
+        from indexer.readers import plaintext
+
+        return plaintext.read
+    if kind == "pdf":
+        from indexer.readers import pdf
+
+        return pdf.read
+    if kind == "docx":
+        from indexer.readers import docx
+
+        return docx.read
+    from indexer.readers import akn
+
+    return akn.read
+
+
 def _drop_repeated_locators(parsed: ParsedDocument) -> None:
     """A locator must name one paragraph: keep the first, leave out (and report) any repeat."""
     seen: set[str] = set()
-    kept = []
+    kept: list[Paragraph] = []
     for p in parsed.paragraphs:
         if p.para in seen:
             parsed.warnings.append(f"paragraph locator {p.para!r} found twice; the later one was left out")

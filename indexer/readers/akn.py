@@ -511,7 +511,8 @@ class _Builder:
 def _frbr(meta: etree._Element | None, part: str, tag: str) -> list[etree._Element]:
     if meta is None:
         return []
-    return meta.findall(f"{_N}identification/{_N}{part}/{_N}{tag}")
+    found: list[etree._Element] = meta.findall(f"{_N}identification/{_N}{part}/{_N}{tag}")
+    return found
 
 
 def _valid_date(value: str | None) -> str | None:
@@ -744,22 +745,22 @@ def parse_tree(root: etree._Element, source: str = "") -> ParsedDocument:
 
     # A document may alternate <preamble> and <mainBody> (a preambular paragraph that the
     # markup put in a body of its own); read the parts in document order.
-    parts: list[tuple[str, etree._Element | list[_Block]]] = []
+    parts: list[etree._Element | list[_Block]] = []  # a <preamble>, or a body's blocks
     for part in doc:
         name = _local(part)
         if name == "preamble":
-            parts.append(("preamble", part))
+            parts.append(part)
         elif name in ("mainBody", "body"):
-            parts.append(("body", _body_blocks(part)))
-    body_blocks = [bl for kind, blocks in parts if kind == "body" for bl in blocks]  # type: ignore[union-attr]
+            parts.append(_body_blocks(part))
+    body_blocks = [bl for blocks in parts if isinstance(blocks, list) for bl in blocks]
     # The first block that carries an operative number (marked up or typed as "1 -").
     first_op = next((bl for bl in body_blocks if _starts_operative(bl)), None)
     before_op = True
-    for kind, content in parts:
-        if kind == "preamble":
-            _read_preamble(content, b)  # type: ignore[arg-type]
+    for content in parts:
+        if not isinstance(content, list):
+            _read_preamble(content, b)
             continue
-        for block, following in _with_following(content):  # type: ignore[arg-type]
+        for block, following in _with_following(content):
             if block is first_op:
                 before_op = False
             b.body_block(block, operative_follows=before_op and first_op is not None, following=following)

@@ -63,7 +63,8 @@ _LANG = re.compile(r"^([a-z]{2})(?:[-_][A-Za-z]{2,4})?$")
 def _attr(el: etree._Element | None, name: str = "val") -> str | None:
     if el is None:
         return None
-    return el.get(_W + name)
+    value: str | None = el.get(_W + name)
+    return value
 
 
 def _run_text(el: etree._Element, parts: list[str]) -> None:
@@ -178,7 +179,7 @@ def _parse_level(lvl: etree._Element) -> _Level:
     level.start = int(start) if start is not None and start.lstrip("-").isdigit() else 0
     level.fmt = _attr(lvl.find(_W + "numFmt")) or "decimal"
     text = lvl.find(_W + "lvlText")
-    level.text = _attr(text) if text is not None and _attr(text) is not None else ""
+    level.text = _attr(text) or ""
     restart = _attr(lvl.find(_W + "lvlRestart"))
     level.restart = int(restart) if restart is not None and restart.isdigit() else None
     level.legal = lvl.find(_W + "isLgl") is not None
@@ -458,7 +459,8 @@ def docx_to_markdown(path: Path) -> tuple[Converted, dict[str, str | None]]:
             core = load("docProps/core.xml")
             header_names = sorted(n for n in names if re.fullmatch(r"word/header\d*\.xml", n))
             header_text = [
-                t for n in header_names for p in load(n).iter(_W + "p") if (t := paragraph_text(p))
+                t for n in header_names if (header := load(n)) is not None
+                for p in header.iter(_W + "p") if (t := paragraph_text(p))
             ]
     except DocumentError:
         raise

@@ -56,11 +56,11 @@ def read_markdown(text: str, source: str = "") -> ParsedDocument:
     return ParsedDocument(doc=doc, paragraphs=paragraphs)
 
 
-def _front_matter(text: str) -> tuple[dict, str]:
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
     m = _FRONT_MATTER_RE.match(text)
     if not m:
         return {}, text
-    meta: dict = {}
+    meta: dict[str, str] = {}
     for line in m.group(1).splitlines():
         if ":" in line:
             key, _, value = line.partition(":")
@@ -77,9 +77,9 @@ def _standalone(lines: list[str], i: int) -> bool:
     return before and after and len(lines[i].strip()) <= 200
 
 
-def document_metadata(text: str) -> dict:
+def document_metadata(text: str) -> dict[str, str]:
     """Symbol, date, title, body and type as the document itself prints them (front matter)."""
-    out: dict = {}
+    out: dict[str, str] = {}
     lines = text.replace("\r\n", "\n").split("\n")
     front: list[str] = []  # headings before the first section heading / numbered paragraph
     for i, raw in enumerate(lines[:200]):

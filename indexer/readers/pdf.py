@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from indexer.readers import pdftext
 from parasearch.types import DocumentError, ParsedDocument
@@ -30,27 +31,27 @@ def page_texts(path: Path) -> list[str]:
     except ImportError as exc:  # pragma: no cover - pymupdf is a project dependency
         raise DocumentError("PDF support is not installed (pymupdf)") from exc
     try:
-        doc = pymupdf.open(str(path))
+        doc = pymupdf.open(str(path))  # type: ignore[no-untyped-call]  # pymupdf is partly annotated
     except Exception as exc:  # pymupdf raises its own FileDataError / RuntimeError kinds
         raise DocumentError(f"corrupt PDF: {exc}") from exc
     try:
-        if doc.needs_pass or doc.is_encrypted and not doc.authenticate(""):
+        if doc.needs_pass or doc.is_encrypted and not doc.authenticate(""):  # type: ignore[no-untyped-call]
             raise DocumentError("corrupt PDF: encrypted (password protected), its text cannot be read")
         if not doc.is_pdf:
             raise DocumentError("corrupt PDF: not a PDF file")
         pages: list[str] = []
-        for page in doc:
+        for page in doc:  # type: ignore[attr-defined]  # iterable (by __getitem__), not annotated so
             pages.append(_page_text(page))
     except DocumentError:
         raise
     except Exception as exc:
         raise DocumentError(f"corrupt PDF: {exc}") from exc
     finally:
-        doc.close()
+        doc.close()  # type: ignore[no-untyped-call]
     return pages
 
 
-def _page_text(page) -> str:  # noqa: ANN001 - pymupdf.Page
+def _page_text(page: Any) -> str:  # a pymupdf.Page, whose get_text is not annotated
     lines: list[str] = []
     for block in page.get_text("dict")["blocks"]:
         if block.get("type", 0) != 0:

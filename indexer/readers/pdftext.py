@@ -47,6 +47,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from indexer.paragraphs import (
     BARCODE_RE,
@@ -61,7 +62,7 @@ from indexer.paragraphs import (
     is_preamble_opener,
     is_roman,
 )
-from parasearch.types import ANNEX, NUMBERED, Document, DocumentError, ParsedDocument
+from parasearch.types import ANNEX, NUMBERED, Document, DocumentError, Paragraph, ParsedDocument
 
 SEPARATOR_RE = re.compile(r"^\s*_{5,}\s*$")
 PAGE_RE = re.compile(r"^\s*(\d{1,3})\s*/\s*(\d{1,3})\s*$")
@@ -135,8 +136,18 @@ def looks_like_pdf_text(text: str) -> bool:
 # --------------------------------------------------------------------------- metadata
 
 
-def _cover_metadata(first_page: list[str]) -> dict:
-    meta: dict = {"body": None, "type": None, "title": "", "symbol": "", "date": None}
+class _Cover(TypedDict):
+    """What the first page says about the document (the title and type: see :func:`_body_start`)."""
+
+    body: str | None
+    type: str | None
+    title: str
+    symbol: str
+    date: str | None
+
+
+def _cover_metadata(first_page: list[str]) -> _Cover:
+    meta: _Cover = {"body": None, "type": None, "title": "", "symbol": "", "date": None}
     lines = [ln.strip() for ln in first_page]
     for ln in lines[:12]:
         ln = ln.rstrip("*").strip()  # "A/RES/78/68*": a reissued document
@@ -429,7 +440,7 @@ def parse_pages(pages: Sequence[str], *, markers_removed: bool, source: str = ""
     return ParsedDocument(doc=doc, paragraphs=paragraphs, warnings=warnings)
 
 
-def _body_start(first: list[str], meta: dict) -> int:
+def _body_start(first: list[str], meta: _Cover) -> int:
     lines = [ln.rstrip() for ln in first]
     stripped = [ln.strip() for ln in lines]
     title, after_title, typ = _find_title(stripped)
@@ -474,7 +485,7 @@ class _Block:
     block_start: bool = True  # started after a blank line or at a page top
 
 
-def _parse_stream(stream: list[_Line]) -> tuple[list, list[str]]:
+def _parse_stream(stream: list[_Line]) -> tuple[list[Paragraph], list[str]]:
     blocks = _make_blocks(stream)
     vocab = _vocabulary(stream)
     asm = ParagraphAssembler(max_gap=2)
@@ -483,8 +494,8 @@ def _parse_stream(stream: list[_Line]) -> tuple[list, list[str]]:
         text = _block_text(b.lines, vocab)
         if b.kind == "skip" or not text:
             continue
-        if b.kind == "organ":
-            rest = ORGAN_LINE_RE.match(b.lines[0]).group(2).strip()
+        if b.kind == "organ" and (organ := ORGAN_LINE_RE.match(b.lines[0])):  # it opens the block (_line_kind)
+            rest = organ.group(2).strip()
             if rest or len(b.lines) > 1:
                 # "The General Assembly, taking note of ..., decides ...": a one-sentence decision
                 asm.unnumbered(text, fold_ok=False)
@@ -561,8 +572,9 @@ def _block_text(lines: list[str], vocab: set[str] | None = None) -> str:
             pieces.append(ln)
         elif SUBITEM_RE.match(ln):
             pieces += ["\n", ln]
-        elif ln[:1].islower() and (left := _hyphenated_word(pieces)) is not None:
-            word = _LEADING_WORD_RE.match(ln).group(1)
+        elif (ln[:1].islower() and (left := _hyphenated_word(pieces)) is not None
+              and (lead := _LEADING_WORD_RE.match(ln))):  # a lower-case letter is a word character: always
+            word = lead.group(1)
             if word in ("and", "or", "nor"):
                 pieces += [" ", ln]  # suspended hyphen: "low- and middle-income"
             elif vocab and (left + word).lower() in vocab and f"{left}-{word}".lower() not in vocab:
@@ -593,7 +605,8 @@ def _hyphenated_word(pieces: list[str]) -> str | None:
             break
     if len(tail) < 2 or tail[-1] != "-" or not (tail[-2].isascii() and tail[-2].isalpha()):
         return None
-    return _HYPHEN_END_RE.search(tail).group(1)
+    m = _HYPHEN_END_RE.search(tail)  # found: a letter before the hyphen
+    return m.group(1) if m else None
 
 
 _WORD_ONLY_RE = re.compile(r"\w*")

@@ -161,10 +161,10 @@ def split_trailing_headings(text: str) -> tuple[str, list[str]]:
         headings = _split_heading_run(tail)
     else:
         # a short unmarked heading after the last sentence: "... replies received. Saudi Arabia"
-        m = re.search(r"(?<=[.!?”’])(\d{1,3})?\s+([A-Z][^.;:!?\d]{1,80})$", t)
-        if m and len(m.group(2).split()) <= 8 and len(t) - len(m.group(0)) >= 80:
-            headings = [m.group(2).strip()]
-            t = t[: m.start()]
+        last = re.search(r"(?<=[.!?”’])(\d{1,3})?\s+([A-Z][^.;:!?\d]{1,80})$", t)
+        if last and len(last.group(2).split()) <= 8 and len(t) - len(last.group(0)) >= 80:
+            headings = [last.group(2).strip()]
+            t = t[: last.start()]
     # trailing footnote number after the last sentence: "... decades. 113", "... torture.52"
     t = re.sub(r"(?<=[.!?”’\"')\]])\s?\d{1,3}$", "", t)
     return t.rstrip(), headings
