@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 from parasearch.errors import DocumentError as DocumentError  # the readers raise it; defined with the other errors
 
@@ -140,3 +141,71 @@ def normalize_text(text: str) -> str:
     s = re.sub(r"[\u2018\u2019\u201c\u201d\"'`]", "", s)
     s = re.sub(r"[^\w]+", " ", s)
     return s.strip()
+
+
+# -- the index manifest (``manifest.json`` of a generation, see parasearch.indexfiles) ----------------------------
+
+
+class ModelRecord(TypedDict):
+    """A dense arm's model, as the manifest records it (``indexer.embed.describe``)."""
+
+    name: str
+    path: str  # where it was loaded from on the machine that built the index (see config.recorded_model)
+    identity: str  # name@hash of the model's files
+    dim: int
+    max_tokens: int  # word pieces per window
+    backend: str  # "torch", "onnx", "onnx-int8"
+    query_prompt: str
+    passage_prompt: str
+    languages: list[str] | None  # the languages its arm serves (None: any)
+
+
+class ManifestCounts(TypedDict):
+    documents: int
+    paragraphs: int
+    vectors: int  # of the first arm
+    vectors_per_model: list[int]
+    dead_vectors_per_model: NotRequired[list[int]]  # tombstoned by updates, per arm (written by an update)
+
+
+class ManifestProblem(TypedDict):
+    path: str
+    reason: str
+
+
+class ManifestAnalysis(TypedDict):
+    version: int  # parasearch.analysis.ANALYSIS_VERSION the BM25 terms were analysed with
+    bm25: str
+
+
+class ManifestUpdate(TypedDict):
+    """The last incremental update (``indexer.update``)."""
+
+    base: str  # the generation it was made from
+    added: list[str]
+    replaced: list[str]
+    removed: list[str]
+    seconds: dict[str, float]
+
+
+class Manifest(TypedDict):
+    """What ``manifest.json`` holds, as ``indexer.build`` writes it and ``indexer.update`` rewrites it.
+
+    The keys marked NotRequired may be missing from an index written by an earlier version (read them with
+    ``.get``); ``update`` is there once an index has been updated.
+    """
+
+    format: int  # parasearch.indexfiles.FORMAT_VERSION
+    model: ModelRecord  # the first arm's
+    models: NotRequired[list[ModelRecord]]  # every dense arm, in order (the first is "model")
+    index_type: NotRequired[str]  # the first arm's FAISS index: "flat" or "hnsw"
+    index_types: NotRequired[list[str]]  # per arm
+    index_type_requested: NotRequired[str]  # "auto", "flat" or "hnsw"
+    analysis: NotRequired[ManifestAnalysis]
+    embedding_context: NotRequired[str]  # what paragraphs were embedded with (indexer.context); absent: "none"
+    built_at: str  # UTC, ISO 8601
+    counts: ManifestCounts
+    build_seconds: NotRequired[dict[str, float]]
+    files: NotRequired[dict[str, str]]  # source path -> sha256 of its content
+    problems: NotRequired[list[ManifestProblem]]
+    update: NotRequired[ManifestUpdate]
