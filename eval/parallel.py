@@ -226,7 +226,9 @@ def retrieve_batched(qset: QuestionSet, searcher, modes: list[str], k: int, *, b
             t0 = time.perf_counter()
             engine.embed_queries([q.query.strip() for q in chunk])
             info["embed_seconds"] += time.perf_counter() - t0
-        part = retrieve(replace(qset, questions=chunk, notes=[], info={}), searcher, modes, k, progress=False)
+        # cold=False: the vectors just made in one batch are what this chunk's searches are to use
+        part = retrieve(replace(qset, questions=chunk, notes=[], info={}), searcher, modes, k, progress=False,
+                        cold=not batched)
         for mode, got in part.items():
             run = runs[mode]
             run.results.update(got.results)

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parasearch.types import normalize_symbol
 
@@ -58,6 +59,9 @@ class Question:
     kind: str = ""
     collection: str = ""
     answer_keywords: list[str] = field(default_factory=list)
+    # Filters for this question alone (field -> values, as ``--filter``; :func:`eval.retrieve.filters_from`),
+    # from a query metadata field of a BEIR set (``--query-filter``): its candidates are limited to them.
+    filters: dict[str, list[str]] = field(default_factory=dict)
 
     def qrels(self) -> dict[str, int]:
         """Gold paragraph key -> grade (the highest grade where a paragraph is listed twice)."""
@@ -78,7 +82,10 @@ class QuestionSet:
     # Drop a result whose symbol is the question's own id before scoring (BEIR's ignore_identical_ids).
     ignore_identical_ids: bool = False
     notes: list[str] = field(default_factory=list)
-    info: dict = field(default_factory=dict)  # counts worth keeping in the results file
+    info: dict[str, Any] = field(default_factory=dict)  # counts worth keeping in the results file
+    # BEIR: the index's document key (normalized symbol) -> the corpus ``_id`` as written, for TREC run files.
+    doc_ids: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the command prints when it loads the set (also in notes)
 
     def qrels(self) -> dict[str, dict[str, int]]:
         return {q.id: q.qrels() for q in self.questions}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from eval.metrics import METRICS
@@ -201,18 +202,25 @@ def read_json(path: Path) -> dict:
     return data
 
 
-def write_trec(path: Path, results: dict[str, list[tuple[str, ...]]], tag: str, beir: bool) -> None:
+def write_trec(path: Path, results: Mapping[str, list[tuple[str, ...]]], tag: str, beir: bool,
+               doc_ids: Mapping[str, str] | None = None) -> None:
     """A TREC run file: every paragraph returned (the shown one, then its also_in), in order.
 
-    Document ids are the paragraph keys (``a/res/79/191#59``), or for BEIR sets the corpus ``_id``,
-    so the file can be scored with trec_eval against the BEIR qrels.
+    Document ids are the paragraph keys (``a/res/79/191#59``), or for BEIR sets the corpus ``_id`` exactly as
+    written (``doc_ids``: normalized symbol -> ``_id``, :attr:`eval.questions.QuestionSet.doc_ids`; the keys
+    are lower-cased), so the file can be scored with trec_eval against the BEIR qrels.
     """
+    ids = doc_ids or {}
     lines = []
     for qid, slots in results.items():
         seen: dict[str, None] = {}
         for slot in slots:
             for key in slot:
-                seen.setdefault(key.rsplit("#", 1)[0] if beir else key, None)
+                if beir:
+                    symbol = key.rsplit("#", 1)[0]
+                    seen.setdefault(ids.get(symbol, symbol), None)
+                else:
+                    seen.setdefault(key, None)
         n = len(seen)
         for rank, doc in enumerate(seen, 1):
             lines.append(f"{qid} Q0 {doc} {rank} {n - rank + 1} {tag}")

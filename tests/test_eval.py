@@ -62,8 +62,11 @@ class FixedSearcher:
     def __init__(self, answers: dict[str, list[tuple[tuple[str, str], ...]]]) -> None:
         self.answers = answers
 
-    def search(self, query: str, k: int, mode: str) -> Returned:
+    def search(self, query: str, k: int, mode: str, filters=None) -> Returned:
         return Returned(list(self.answers.get(query, []))[:k])
+
+    def clear_cache(self) -> None:
+        pass
 
 
 # -- metric plumbing, figures computed by hand ---------------------------------------------------
@@ -245,11 +248,15 @@ def test_scifact_like_split_filtering(tmp_path):
 
 
 # -- the command: outputs, HTTP, --compare ------------------------------------------------------------
+def use_hash_encoder(monkeypatch) -> None:
+    """The command's engines (service.engine.load_engine) and BEIR index builds get the hashing encoder."""
+    monkeypatch.setattr("service.engine.load_encoder", lambda model=None, backend=None: HashEncoder())
+    monkeypatch.setattr("indexer.build.load_encoders", lambda spec=None, backend=None: [HashEncoder()])
+
+
 @pytest.fixture
 def patched_encoder(monkeypatch):
-    from eval import cli
-
-    monkeypatch.setattr(cli._Engines, "encoder", lambda self, model: [HashEncoder()])
+    use_hash_encoder(monkeypatch)
 
 
 def test_command_writes_every_output_and_compare_fails_on_a_worse_run(tiny_arguana, tmp_path, patched_encoder,
@@ -346,3 +353,155 @@ def test_fusion_study_engine_row_reproduces_the_engine_hybrid(tiny_arguana, tmp_
     assert fusion.paired_randomization({"a": 0.5, "b": 0.2}, {"a": 0.5, "b": 0.2})["p"] == 1.0
     gains = {str(i): 0.0 for i in range(30)}
     assert fusion.paired_randomization(gains, {q: 0.5 for q in gains}, trials=2000)["p"] < 0.01
+
+
+# -- evaluation fixes: TREC ids, cold query cache, filters, empty passages, outputs outside the checkout ---------
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _beir_rows(folder: Path, corpus: list[dict], queries: list[dict], qrels: list[tuple[str, str, int]]) -> Path:
+    _write_jsonl(folder / "corpus.jsonl", corpus)
+    _write_jsonl(folder / "queries.jsonl", queries)
+    (folder / "qrels").mkdir(parents=True, exist_ok=True)
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n"
+                                               + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in qrels))
+    return folder
+
+
+def test_trec_run_files_keep_the_corpus_ids_as_written(tmp_path, patched_encoder):
+    from eval.cli import main
+
+    folder = _beir_rows(tmp_path / "squad-mini", [
+        {"_id": "Super_Bowl_50_0", "title": "Super Bowl 50", "text": "Denver Broncos defeated Carolina Panthers"},
+        {"_id": "Normans_3", "title": "Normans", "text": "Normandy in France was named after the Normans"},
+    ], [{"_id": "Q1a", "text": "which team won Super Bowl 50"}, {"_id": "Q2b", "text": "Normandy named after"}],
+        [("Q1a", "Super_Bowl_50_0", 1), ("Q2b", "Normans_3", 1)])
+    out = tmp_path / "out"
+    assert main(["--beir", str(folder), "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet",
+                 "--mode", "bm25", "-k", "10"]) == 0
+    lines = [line.split() for line in (out / "squad-mini.bm25.trec").read_text().splitlines()]
+    assert lines[0][:4] == ["Q1a", "Q0", "Super_Bowl_50_0", "1"]
+    assert {line[2] for line in lines} == {"Super_Bowl_50_0", "Normans_3"}  # not super_bowl_50_0: trec_eval matches
+    assert next(line for line in lines if line[0] == "Q2b")[2] == "Normans_3"
+
+
+class CountingEncoder(HashEncoder):
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def encode_queries(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        self.queries += texts
+        return super().encode_queries(texts, batch_size=batch_size)
+
+
+def test_each_mode_pays_for_encoding_its_query(tiny_arguana, tmp_path):
+    from eval.beir import ensure_index, load_beir
+    from eval.retrieve import EngineSearcher
+    from service.index import LoadedIndex
+    from service.search import SearchEngine
+
+    enc = CountingEncoder()
+    engine = SearchEngine(LoadedIndex(ensure_index(tiny_arguana, encoder=enc, cache=tmp_path / "c",
+                                                   progress=False)), enc, None)
+    qs = load_beir(tiny_arguana)
+    searcher = EngineSearcher(engine, collapse=False)
+    retrieve(qs, searcher, ["dense", "hybrid"], 3, progress=False)
+    # Dense and hybrid each encode every question: dense does not warm the cache for hybrid.
+    assert len(enc.queries) == 2 * len(qs.questions)
+    assert sorted(enc.queries) == sorted(2 * [q.query for q in qs.questions])
+    enc.queries.clear()
+    retrieve(qs, searcher, ["dense", "hybrid"], 3, progress=False, cold=False)  # warm: what the fix undoes
+    assert len(enc.queries) <= len(qs.questions)
+
+
+@pytest.fixture
+def tiny_policies(tmp_path) -> Path:
+    """PolicyQA-like: two policies with look-alike sections; each query names its policy in its metadata."""
+    corpus = [
+        {"_id": "Acme/collect", "title": "Acme", "text": "we collect your email address and location data",
+         "metadata": {"type": "privacy"}},
+        {"_id": "Acme/share", "title": "Acme", "text": "we share data with advertising partners"},
+        {"_id": "Bolt/collect", "title": "Bolt", "text": "we collect your email address and location data daily",
+         "metadata": {"type": "terms"}},
+        {"_id": "Bolt/share", "title": "Bolt", "text": "we never share data with advertising partners"},
+    ]
+    queries = [{"_id": "q1", "text": "collect email address location data", "metadata": {"policy": "Acme"}},
+               {"_id": "q2", "text": "collect email address location data", "metadata": {"policy": "Bolt"}},
+               {"_id": "q3", "text": "share data with advertising partners", "policy": "Acme"}]
+    return _beir_rows(tmp_path / "policies", corpus, queries,
+                      [("q1", "Acme/collect", 1), ("q2", "Bolt/collect", 1), ("q3", "Acme/share", 1)])
+
+
+def test_query_filter_limits_each_query_to_its_documents(tiny_policies, tmp_path, patched_encoder):
+    from eval.beir import load_beir
+    from eval.cli import main
+
+    qs = load_beir(tiny_policies, filter_fields={"symbol": "policy"})
+    assert {q.id: q.filters for q in qs.questions} == {"q1": {"symbol": ["Acme"]}, "q2": {"symbol": ["Bolt"]},
+                                                       "q3": {"symbol": ["Acme"]}}
+    assert any("limited per query" in n for n in qs.notes)
+    out = tmp_path / "out"
+    base = ["--beir", str(tiny_policies), "--cache-dir", str(tmp_path / "cache"), "--quiet", "-k", "10",
+            "--mode", "bm25", "--mode", "dense"]
+    assert main([*base, "--out", str(out), "--query-filter", "symbol=policy"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    entry = results["sets"]["policies"]
+    assert entry["query_filters"] == {"symbol": "policy"}
+    for mode in ("bm25", "dense"):
+        assert entry["modes"][mode]["all"]["recall@1"] == 1.0, mode  # q1 and q2 alike: only the filter tells
+    for line in (out / "policies.bm25.trec").read_text().splitlines():
+        qid, _, doc = line.split()[:3]
+        assert doc.startswith({"q1": "Acme/", "q2": "Bolt/", "q3": "Acme/"}[qid])
+
+
+def test_filter_limits_every_query(tiny_policies, tmp_path, patched_encoder, capsys):
+    from eval.cli import main
+
+    out = tmp_path / "out"
+    base = ["--beir", str(tiny_policies), "--cache-dir", str(tmp_path / "cache"), "--quiet", "-k", "10",
+            "--mode", "bm25"]
+    assert main([*base, "--out", str(out), "--filter", "symbol=Bolt"]) == 0
+    docs = {line.split()[2] for line in (out / "policies.bm25.trec").read_text().splitlines()}
+    assert docs and all(d.startswith("Bolt/") for d in docs)
+    # A record's metadata gives its document a type, which --filter selects on.
+    assert main([*base, "--out", str(out), "--filter", "type=privacy"]) == 0
+    assert {line.split()[2] for line in (out / "policies.bm25.trec").read_text().splitlines()} == {"Acme/collect"}
+    assert json.loads((out / "results.json").read_text())["sets"]["policies"]["filters"] == {"type": ["privacy"]}
+    # A field the engine cannot filter on is refused, and named.
+    assert main([*base, "--out", str(out), "--filter", "colour=red"]) == 2
+    assert "FIELD must be one of symbol" in capsys.readouterr().err
+
+
+def test_empty_passages_are_warned_by_name(tmp_path, patched_encoder, capsys):
+    from eval.beir import corpus_documents, load_beir
+    from eval.cli import main
+
+    folder = _beir_rows(tmp_path / "gaps", [
+        {"_id": "d1", "title": "Zoos", "text": "zoos keep animals"},
+        {"_id": "d2", "title": "", "text": "   "},
+        {"_id": "d3", "text": ""},
+    ], [{"_id": "q1", "text": "zoos"}], [("q1", "d1", 1)])
+    qs = load_beir(folder)
+    assert qs.info["empty_passages"] == 2
+    assert qs.warnings == [n for n in qs.notes if "empty text" in n]
+    assert "2 of 3 gaps corpus records have empty text" in qs.warnings[0] and "'d2', 'd3'" in qs.warnings[0]
+    _, notes = corpus_documents(folder)
+    assert any("'d2', 'd3'" in n for n in notes)
+    assert main(["--beir", str(folder), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out"),
+                 "--quiet", "--mode", "bm25", "-k", "10"]) == 0
+    assert "warning: 2 of 3 gaps corpus records have empty text" in capsys.readouterr().err
+
+
+def test_outputs_go_to_the_cache_outside_the_checkout(tiny_arguana, tmp_path, monkeypatch, patched_encoder):
+    from eval.cli import main
+    from parasearch.config import REPO_ROOT
+
+    monkeypatch.setenv("PARASEARCH_EVAL_CACHE", str(tmp_path / "evalcache"))
+    monkeypatch.chdir(tmp_path)
+    before = {p for p in (REPO_ROOT / "eval").rglob("*") if "__pycache__" not in p.parts}
+    assert main(["--beir", str(tiny_arguana), "--quiet", "--mode", "bm25", "-k", "10"]) == 0
+    assert (tmp_path / "evalcache" / "out" / "arguana" / "results.json").is_file()
+    assert any((tmp_path / "evalcache" / "beir").glob("arguana-*/CURRENT"))
+    assert {p for p in (REPO_ROOT / "eval").rglob("*") if "__pycache__" not in p.parts} == before

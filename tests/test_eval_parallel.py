@@ -16,7 +16,7 @@ import pytest
 
 from eval import parallel as P
 from tests.conftest import shared_path
-from tests.test_eval import HashEncoder
+from tests.test_eval import HashEncoder, use_hash_encoder
 
 RESOLUTIONS = ["SC_2561_2021", "SC_2562_2021", "SC_2563_2021", "SC_2564_2021"]
 SUFFIX = {"en": "E", "fr": "F", "es": "S"}
@@ -40,9 +40,7 @@ def sc_tiny(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def hash_engines(monkeypatch):
-    from eval import cli
-
-    monkeypatch.setattr(cli._Engines, "encoder", lambda self, model: [HashEncoder()])
+    use_hash_encoder(monkeypatch)
 
 
 def _engine(index: Path):
