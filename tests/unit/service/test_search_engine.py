@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from parasearch.errors import InvalidRequest
 from service.search import facet_counts, newest_first, query_words, search_page
 from tests.unit.synthetic import hit, row
-
-try:
-    from parasearch.errors import InvalidRequest
-except ImportError:  # before the error hierarchy
-    from service.search import EngineError as InvalidRequest
 
 
 def citations(outcome) -> list[str]:

@@ -6,12 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from parasearch.errors import InvalidRequest
 from service.search import Filters
-
-try:
-    from parasearch.errors import InvalidRequest
-except ImportError:  # before the error hierarchy
-    from service.search import EngineError as InvalidRequest
 
 # document ids of tests.unit.synthetic.SAMPLE
 GA_78, GA_79, SC_EN, SC_FR, CTOC, HRC, CND = range(7)

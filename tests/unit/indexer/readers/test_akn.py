@@ -9,7 +9,8 @@ import pytest
 from lxml import etree
 
 from indexer.readers import akn, read_document
-from parasearch.types import ANNEX, NUMBERED, PREAMBLE, DocumentError
+from parasearch.errors import DocumentError
+from parasearch.types import ANNEX, NUMBERED, PREAMBLE
 
 NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 

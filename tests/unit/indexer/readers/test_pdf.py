@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from indexer.readers import pdf, pdftext, read_document
+from parasearch.errors import DocumentError
 from parasearch.types import NUMBERED, PREAMBLE
 
 COVER = """United Nations
@@ -126,8 +127,6 @@ def test_pdf_made_with_pymupdf(tmp_path: Path) -> None:
 
 def test_a_pdf_without_text_is_refused(tmp_path: Path) -> None:
     import pymupdf
-
-    from parasearch.types import DocumentError
 
     doc = pymupdf.open()
     doc.new_page()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexer.readers import read_document, supported
-from parasearch.types import Document, DocumentError, Paragraph, ParsedDocument
+from parasearch.errors import DocumentError
+from parasearch.types import Document, Paragraph, ParsedDocument
 
 NOTE = "CTOC/COP/WG.2/2099/1\n\n# Note by the Secretariat\n\n1. The Working Group met.\n\n2. It adopted a report.\n"
 
