@@ -14,19 +14,24 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from indexer.cache import EmbeddingCache, ParseCache, embed_sorted, prepare_with_cache
 from indexer.context import CONTEXTS, DEFAULT_CONTEXT, embedding_texts
 from indexer.corpus import Problem, discover
-from indexer.embed import Encoder, describe, load_encoders
+from indexer.embed import describe, load_encoders
+from indexer.embed_base import Encoder
 from indexer.readers import read_document
 from parasearch import indexfiles
 from parasearch.analysis import ANALYSIS_VERSION, terms
 from parasearch.digest import file_sha256
 from parasearch.progress import progress_bar
-from parasearch.types import DocumentError, ParsedDocument, normalize_symbol, normalize_text
+from parasearch.types import DocumentError, Manifest, ParsedDocument, normalize_symbol, normalize_text
+
+if TYPE_CHECKING:
+    import faiss
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
 # "auto" (the default) builds an arm of this many vectors or more as HNSW, a smaller one flat (exact): a flat scan
@@ -88,12 +93,14 @@ def _parse_all(paths: list[Path], report: BuildReport, progress: bool,
             digest = file_sha256(src.path)
             if digest in seen_hash:
                 raise DocumentError(f"duplicate: same content as {seen_hash[digest]}")
-            ckey = cache.key(digest, src.meta) if cache else None
-            parsed = cache.get(ckey) if cache else None
-            if parsed is None:
-                parsed = read_document(src.path, src.meta)
-                if cache:
+            if cache is not None:
+                ckey = cache.key(digest, src.meta)
+                parsed = cache.get(ckey)
+                if parsed is None:
+                    parsed = read_document(src.path, src.meta)
                     cache.put(ckey, parsed)
+            else:
+                parsed = read_document(src.path, src.meta)
             parsed.doc.source = str(src.path)
             key = (normalize_symbol(parsed.doc.symbol), parsed.doc.language)
             if key in seen_symbol:
@@ -145,10 +152,11 @@ def insert_documents(db: sqlite3.Connection, docs: list[tuple[ParsedDocument, st
         db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
 
-def _build_faiss(vectors: np.ndarray, index_type: str):
+def _build_faiss(vectors: np.ndarray, index_type: str) -> faiss.Index:
     import faiss
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 128
@@ -176,7 +184,7 @@ def encode_terms(term_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray, l
     return np.array(flat, dtype=np.int32), offsets, list(vocab)
 
 
-def bm25_matrix(ids: np.ndarray, offsets: np.ndarray, n_vocab: int, k1: float, b: float) -> dict:
+def bm25_matrix(ids: np.ndarray, offsets: np.ndarray, n_vocab: int, k1: float, b: float) -> dict[str, Any]:
     """bm25s's score matrix (its default "lucene" BM25, term-major CSC: ``data``, ``indices``, ``indptr``,
     ``num_docs``) of documents given as term ids, computed with whole-array operations: what ``bm25s.BM25.index``
     computes with a Python loop over documents (4 s for the 83k paragraphs of the English corpus, 0.4 s here).
@@ -237,10 +245,9 @@ def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | Non
 
     ``embed_texts``: what each paragraph is embedded as when it is not its own text (a context,
     :mod:`indexer.context`); the token counts are still those of ``texts``."""
-    own_text = embed_texts is None or embed_texts == texts
-    if own_text:
-        embed_texts = texts
-    arms = []  # (windows per paragraph, vectors) per model
+    to_embed = texts if embed_texts is None else embed_texts
+    own_text = to_embed == texts
+    arms: list[Arm] = []  # (windows per paragraph, vectors) per model
     report.seconds["prepare"] = report.seconds.get("prepare", 0.0)
     report.seconds["embed"] = report.seconds.get("embed", 0.0)
     n_tokens: list[int] = []
@@ -248,7 +255,7 @@ def embed_arms(encoders: list[Encoder], texts: list[str], cache_path: Path | Non
         t0 = time.perf_counter()
         cache = EmbeddingCache(cache_path, enc.dim) if cache_path is not None else None
         try:
-            n_tokens, windows = prepare_with_cache(enc, embed_texts, cache)
+            n_tokens, windows = prepare_with_cache(enc, to_embed, cache)
             win_texts = [w for ws in windows for w in ws]
             report.seconds["prepare"] += time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -271,7 +278,7 @@ def build_index(
     index_dir: Path,
     *,
     progress: bool = True,
-    **options,
+    **options: Any,
 ) -> BuildReport:
     """Read the documents under ``paths`` and index them into ``index_dir``.
 
@@ -363,7 +370,7 @@ def _write_generation(index_dir: Path, docs: list[tuple[ParsedDocument, str]], t
         report.documents, report.paragraphs = len(docs), len(texts)
         report.vectors = sum(len(v) for _, v in arms)
         report.seconds["write"] = time.perf_counter() - t0
-        manifest = {
+        manifest: Manifest = {
             "format": indexfiles.FORMAT_VERSION,
             "model": describe(encoders[0]),
             # Every dense arm, in order (the first is "model"); an index of one model may have no "models".

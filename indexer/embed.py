@@ -17,6 +17,7 @@ import numpy as np
 from indexer.embed_base import Encoder as Encoder  # re-exported: the protocol's historical home
 from indexer.embed_base import cut_windows, model_identity, model_prompts, split_windows
 from parasearch.config import model_languages, model_list, offline, resolve_model
+from parasearch.types import ModelRecord
 
 
 class SentenceTransformerEncoder:
@@ -31,10 +32,14 @@ class SentenceTransformerEncoder:
         self.name, self.path = resolve_model(model)
         self.model = SentenceTransformer(self.path, device=device or "cpu")
         self.tokenizer = self.model.tokenizer
-        self.dim = int(self.model.get_embedding_dimension())
+        dim, max_seq_length = self.model.get_embedding_dimension(), self.model.max_seq_length
+        if dim is None or max_seq_length is None:
+            missing = "embedding dimension" if dim is None else "maximum sequence length"
+            raise ValueError(f"the model at {self.path} does not say its {missing}")
+        self.dim = int(dim)
         self.query_prompt, self.passage_prompt = model_prompts(self.path)
         prompt_tokens = len(self.tokenizer(self.passage_prompt, add_special_tokens=False)["input_ids"])
-        self.max_tokens = int(self.model.max_seq_length) - 2 - prompt_tokens  # [CLS], [SEP] and the prompt
+        self.max_tokens = int(max_seq_length) - 2 - prompt_tokens  # [CLS], [SEP] and the prompt
         self.identity = f"{self.name}@{model_identity(self.path)}"
 
     def token_lengths(self, texts: list[str]) -> list[int]:
@@ -126,7 +131,7 @@ def load_encoders(spec: str | None = None, backend: str | None = None) -> list[E
     return [load_encoder(m, backend) for m in model_list(spec)]
 
 
-def describe(encoder: Encoder) -> dict:
+def describe(encoder: Encoder) -> ModelRecord:
     """What the index manifest records about a model it was built with."""
     return {"name": encoder.name, "path": getattr(encoder, "path", encoder.name), "identity": encoder.identity,
             "dim": encoder.dim, "max_tokens": encoder.max_tokens, "backend": getattr(encoder, "backend", "torch"),

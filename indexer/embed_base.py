@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -74,7 +75,11 @@ def model_prompts(path: str) -> tuple[str, str]:
     return prompts.get("query", ""), prompts.get("passage", prompts.get("document", ""))
 
 
-def split_windows(tokenizer, text: str, max_tokens: int, overlap: int = WINDOW_OVERLAP) -> list[str]:
+# A fast tokenizer called as transformers' are: text -> {"offset_mapping": [(start, end), ...], ...}
+TokenizerCall = Callable[..., Mapping[str, Any]]
+
+
+def split_windows(tokenizer: TokenizerCall, text: str, max_tokens: int, overlap: int = WINDOW_OVERLAP) -> list[str]:
     """Split ``text`` into overlapping windows of at most ``max_tokens`` word pieces.
 
     Windows are cut at word-piece boundaries (character offsets from the fast
@@ -84,7 +89,8 @@ def split_windows(tokenizer, text: str, max_tokens: int, overlap: int = WINDOW_O
     return cut_windows(text, enc["offset_mapping"], max_tokens, overlap)
 
 
-def cut_windows(text: str, offsets, max_tokens: int, overlap: int = WINDOW_OVERLAP) -> list[str]:
+def cut_windows(text: str, offsets: Sequence[Sequence[int]], max_tokens: int,
+                overlap: int = WINDOW_OVERLAP) -> list[str]:
     """Windows of ``text`` from its word pieces' character ``offsets`` (see :func:`split_windows`)."""
     if len(offsets) <= max_tokens:
         return [text]

@@ -30,13 +30,18 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from indexer.embed_base import cut_windows, model_identity, model_prompts, split_windows
 from parasearch.config import offline, resolve_model
 from parasearch.defaults import user_cache_dir
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("parasearch.onnx")
 
@@ -64,7 +69,8 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> Any:
+    """The JSON value in ``path`` (an object, or ``modules.json``'s list); ``{}`` when there is no such file."""
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -108,9 +114,11 @@ def export_onnx(model_dir: str | Path, out: Path) -> Path:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            states: torch.Tensor = self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                              token_type_ids=token_type_ids).last_hidden_state
+            return states
 
     wrapper = TokenStates(model).eval()
     gen = torch.Generator().manual_seed(0)
@@ -139,7 +147,7 @@ def export_onnx(model_dir: str | Path, out: Path) -> Path:
     return out
 
 
-def _check_export(wrapper, path: Path, vocab: int) -> None:
+def _check_export(wrapper: torch.nn.Module, path: Path, vocab: int) -> None:
     """The exported graph must reproduce torch on a shape and padding it was not traced with."""
     import onnxruntime as ort
     import torch
@@ -185,13 +193,13 @@ class _Tokenizer:
         self.raw.no_padding()  # tokenizer.json pads and truncates to 128: the encoder does both itself
         self.raw.no_truncation()
 
-    def __call__(self, text, *, add_special_tokens: bool = True, return_offsets_mapping: bool = False,
-                 truncation: bool = False) -> dict:
+    def __call__(self, text: str | Sequence[str], *, add_special_tokens: bool = True,
+                 return_offsets_mapping: bool = False, truncation: bool = False) -> dict[str, Any]:
         if truncation:
             raise ValueError("truncation is done by the encoder, not here")
         if isinstance(text, str):
             enc = self.raw.encode(text, add_special_tokens=add_special_tokens)
-            out = {"input_ids": enc.ids}
+            out: dict[str, Any] = {"input_ids": enc.ids}
             if return_offsets_mapping:
                 out["offset_mapping"] = enc.offsets
             return out
@@ -338,14 +346,16 @@ class OnnxEncoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        states = self.session.run(None, feed)[0]  # (batch, tokens, dim)
+        states: np.ndarray = self.session.run(None, feed)[0]  # (batch, tokens, dim)
+        vecs: np.ndarray
         if self.pooling == "cls":
             vecs = states[:, 0, :]
         else:
             m = mask.astype(np.float32)
             vecs = np.matmul(m[:, None, :], states)[:, 0, :] / np.maximum(m.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return (vecs / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+        unit: np.ndarray = (vecs / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+        return unit
 
 
 class OnnxInt8Encoder(OnnxEncoder):

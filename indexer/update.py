@@ -25,6 +25,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,12 +39,16 @@ from indexer.build import (
 )
 from indexer.context import embedding_texts
 from indexer.corpus import Problem
-from indexer.embed import Encoder, describe, load_encoder
+from indexer.embed import describe, load_encoder
+from indexer.embed_base import Encoder
 from parasearch import indexfiles
 from parasearch.analysis import terms
 from parasearch.config import recorded_model
 from parasearch.errors import Conflict
-from parasearch.types import ParsedDocument, normalize_symbol
+from parasearch.types import Manifest, ParsedDocument, normalize_symbol
+
+if TYPE_CHECKING:
+    import faiss
 
 # An HNSW arm is rebuilt from its live vectors once this share of its vectors are tombstones.
 HNSW_REBUILD_DEAD_SHARE = 0.25
@@ -97,12 +102,12 @@ def label(symbol: str, language: str) -> str:
     return f"{symbol} ({language})"
 
 
-def index_encoders(manifest: dict, backend: str | None = None) -> list[Encoder]:
+def index_encoders(manifest: Manifest, backend: str | None = None) -> list[Encoder]:
     """The encoders of the models an index was built with, loaded as the service loads them."""
     return [load_encoder(recorded_model(m), backend) for m in manifest.get("models") or [manifest["model"]]]
 
 
-def _check_encoders(manifest: dict, encoders: list[Encoder]) -> None:
+def _check_encoders(manifest: Manifest, encoders: list[Encoder]) -> None:
     models = manifest.get("models") or [manifest["model"]]
     if len(encoders) != len(models):
         raise UpdateError(f"the index has {len(models)} dense arm(s) ({', '.join(m['name'] for m in models)}); "
@@ -147,7 +152,7 @@ def update_index(
     t_start = time.perf_counter()
     with indexfiles.space_errors(index_dir), indexfiles.writer(index_dir):  # out of space: NoSpaceError, unchanged
         base = indexfiles.current_generation(index_dir)
-        manifest = json.loads((base / indexfiles.MANIFEST).read_text())
+        manifest: Manifest = json.loads((base / indexfiles.MANIFEST).read_text())
         if manifest.get("format") != indexfiles.FORMAT_VERSION:
             raise UpdateError(f"index at {index_dir} has format {manifest.get('format')}: rebuild it")
         if encoders is None and add:
@@ -160,7 +165,7 @@ def update_index(
                        batch_size=batch_size, progress=progress)
 
 
-def _update(index_dir: Path, base: Path, manifest: dict, add: list[tuple[ParsedDocument, str]],
+def _update(index_dir: Path, base: Path, manifest: Manifest, add: list[tuple[ParsedDocument, str]],
             keys: list[tuple[str, str]], remove: list[tuple[str, str | None]], encoders: list[Encoder],
             report: UpdateReport, t_start: float, *, cache_path: Path | None, batch_size: int,
             progress: bool) -> UpdateReport:
@@ -177,8 +182,8 @@ def _update(index_dir: Path, base: Path, manifest: dict, add: list[tuple[ParsedD
     by_key: dict[tuple[str, str], int] = {(d[2], d[3]): d[0] for d in docs}
     keep_doc = np.ones(len(docs), dtype=bool)
     for symbol, language in remove:
-        key = normalize_symbol(symbol)
-        hits = [d[0] for d in docs if d[2] == key and (not language or d[3] == language.strip().lower())]
+        symbol_key = normalize_symbol(symbol)
+        hits = [d[0] for d in docs if d[2] == symbol_key and (not language or d[3] == language.strip().lower())]
         if not hits:
             where = f" in language {language!r}" if language else ""
             raise UnknownDocument(f"no document {symbol!r}{where} in the index")
@@ -207,9 +212,10 @@ def _update(index_dir: Path, base: Path, manifest: dict, add: list[tuple[ParsedD
     build = BuildReport(index_dir=index_dir)
     # the documents added are embedded as the index's own were (indexer.context; none before it was recorded)
     context = manifest.get("embedding_context", "none")
+    n_arms = len(manifest.get("models") or [manifest["model"]])
     n_tokens, arms = embed_arms(encoders, texts, cache_path, build, batch_size=batch_size, progress=progress,
                                 embed_texts=embedding_texts(add, context)) \
-        if paragraphs else ([], [([], np.zeros((0, 1), np.float32)) for _ in manifest.get("models") or [0]])
+        if paragraphs else ([], [([], np.zeros((0, 1), np.float32)) for _ in range(n_arms)])
     report.embedded_now = build.embedded_now
     report.seconds["read"] = time.perf_counter() - t0 - build.seconds.get("prepare", 0) - \
         build.seconds.get("embed", 0)
@@ -303,20 +309,21 @@ def _write_store(base: Path, gen: Path, keep_doc: np.ndarray, new_doc_id: np.nda
         db.close()
 
 
-def _compact(index, vec2para: np.ndarray, index_type: str):
+def _compact(index: faiss.Index, vec2para: np.ndarray, index_type: str) -> tuple[faiss.Index, np.ndarray]:
     """Drop tombstoned vectors: always from a flat index (a copy), from HNSW once a quarter of it is dead."""
     import faiss
 
     dead = vec2para < 0
     if not dead.any():
         return index, vec2para
-    is_hnsw = isinstance(index, faiss.IndexHNSW)
-    if is_hnsw and dead.mean() < HNSW_REBUILD_DEAD_SHARE:
+    if isinstance(index, faiss.IndexHNSW) and dead.mean() < HNSW_REBUILD_DEAD_SHARE:
         return index, vec2para
     live = np.flatnonzero(~dead)
     vectors = index.reconstruct_batch(live) if len(live) else np.zeros((0, index.d), np.float32)
-    if is_hnsw:
-        fresh = faiss.IndexHNSWFlat(index.d, index.hnsw.nb_neighbors(1) or 32, faiss.METRIC_INNER_PRODUCT)
+    fresh: faiss.Index
+    if isinstance(index, faiss.IndexHNSW):
+        neighbours = index.hnsw.nb_neighbors(1)  # type: ignore[attr-defined]  # in faiss, not in its stubs
+        fresh = faiss.IndexHNSWFlat(index.d, neighbours or 32, faiss.METRIC_INNER_PRODUCT)
         fresh.hnsw.efConstruction = index.hnsw.efConstruction
         fresh.hnsw.efSearch = index.hnsw.efSearch
     else:

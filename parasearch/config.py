@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 # The bundled models' names (all-MiniLM-L6-v2: English; multilingual-e5-small: the six UN languages and ~100 more)
 # live in a leaf module that indexer.e5_model can import without a cycle (as it does the user cache directory).
@@ -39,7 +41,7 @@ def model_list(spec: str | None = None) -> list[str]:
     return models
 
 
-def recorded_model(built: dict) -> str:
+def recorded_model(built: Mapping[str, Any]) -> str:
     """How to load a model an index records (a manifest's ``models`` entry).
 
     A model that comes with the project's packages (all-MiniLM-L6-v2, multilingual-e5-small) is loaded by its
@@ -47,9 +49,11 @@ def recorded_model(built: dict) -> str:
     installation's (another checkout's virtual environment). Any other model is loaded from its recorded path
     when that exists here, else by its name.
     """
-    if built["name"] in (MINILM_MODEL, E5_MODEL):
-        return built["name"]
-    return built["path"] if Path(built.get("path", "")).exists() else built["name"]
+    name: str = built["name"]
+    if name in (MINILM_MODEL, E5_MODEL):
+        return name
+    path: str | None = built.get("path")
+    return path if path is not None and Path(path).exists() else name  # no path recorded: by its name
 
 
 def resolve_model(model: str | None) -> tuple[str, str]:
