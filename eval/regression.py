@@ -248,8 +248,9 @@ def render(reg: Regression, outcomes: list[Outcome], source: str = "") -> str:
     rows = []
     for o in outcomes:
         e = o.expected
-        delta = "–" if o.measured is None else f"{o.measured - e.value:+.4f}"
-        rows.append([e.label, _num(e.value), f"{'-' if e.better == 'higher' else '+'}{e.tolerance:.4f}",
+        delta = "–" if o.measured is None else f"{(o.measured - e.value) + 0.0:+.4f}".replace("-0.0000", "+0.0000")
+        allowed = f"{'-' if e.better == 'higher' else '+'}{e.tolerance:.4f}" if e.tolerance else "0"
+        rows.append([e.label, _num(e.value), allowed,
                      _num(o.measured), delta, o.status])
     table = markdown_table(["figure", "expected", "tolerance", "measured", "Δ", "status"], rows,
                            ["l", "r", "r", "r", "r", "l"])
