@@ -50,12 +50,16 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from parasearch.config import REPO_ROOT, offline
 from parasearch.types import normalize_symbol
 from service.answer import ANSWER_K
+
+if TYPE_CHECKING:
+    from service.search import SearchEngine
 
 DEV_QUESTIONS = REPO_ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 DEFAULT_INDEX = REPO_ROOT / ".index" / "full-en"
@@ -118,7 +122,8 @@ class Row:
     reference: bool = False  # names a paragraph that exists: answered from it, the threshold does not apply
 
 
-def load_questions(path: Path, engine) -> list[dict]:
+def load_questions(path: Path, engine: SearchEngine) -> list[dict[str, Any]]:
+    """The questions of a dev-format file (JSON objects) with a gold paragraph in a document the index holds."""
     indexed = set(engine.index.key_to_docs)
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -130,8 +135,8 @@ def load_questions(path: Path, engine) -> list[dict]:
     return out
 
 
-def measure(engine, kind: str, qid: str, question: str, k: int, gold: list[dict] | None = None,
-            arm: int | None = None) -> Row:
+def measure(engine: SearchEngine, kind: str, qid: str, question: str, k: int,
+            gold: list[dict[str, Any]] | None = None, arm: int | None = None) -> Row:
     from service.answer import retrieve
     from service.extractive import extractive_answer
 
@@ -165,11 +170,11 @@ def choose_threshold(answerable: np.ndarray, absent: np.ndarray) -> tuple[float,
     return float(cuts[i]), False, (float(lows[i]), float(highs[i]))
 
 
-def report(rows: list[Row]) -> dict:
+def report(rows: list[Row]) -> dict[str, Any]:
     """Figures per signal, over the questions the threshold decides (named paragraphs left out)."""
     ans = [r for r in rows if r.kind == "answerable" and not r.reference]
     absn = [r for r in rows if r.kind == "absent" and not r.reference]
-    out: dict = {"answerable": len(ans), "absent": len(absn), "signals": {},
+    out: dict[str, Any] = {"answerable": len(ans), "absent": len(absn), "signals": {},
                  "references": sum(r.reference for r in rows)}
     for sig in SIGNALS:
         a = np.array([getattr(r, sig) for r in ans])

@@ -38,13 +38,16 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eval.metrics import mean
 from eval.questions import QuestionSet, para_key
 from parasearch.progress import progress_bar
+
+if TYPE_CHECKING:
+    from service.search import SearchEngine
 
 AnswerFn = Callable[[str], Any]
 MODULES = ("service.answer", "service.answers", "service.ask")
@@ -74,7 +77,7 @@ def _llm_from_env() -> Any:
     return LLMClient(config) if config else None
 
 
-def in_process_answerer(engine) -> tuple[AnswerFn | None, str]:
+def in_process_answerer(engine: SearchEngine) -> tuple[AnswerFn | None, str]:
     """``(fn, description)``, or ``(None, why)`` when the project has no in-process answer function."""
     for name in MODULES:
         try:
@@ -123,17 +126,18 @@ def http_answerer(url: str, timeout: float = 300.0) -> tuple[AnswerFn | None, st
         return None, f"{base} POST /answer: cannot tell which request field holds the question"
     client = httpx.Client(base_url=base, timeout=timeout)
 
-    def ask(question: str) -> dict:
+    def ask(question: str) -> dict[str, Any]:
         r = client.post("/answer", json={field: question})
         r.raise_for_status()
-        return r.json()
+        data: dict[str, Any] = r.json()
+        return data
 
     return ask, f"POST {base}/answer ({field!r})"
 
 
-def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True) -> dict:
+def score_answers(qset: QuestionSet, answer: AnswerFn, *, progress: bool = True) -> dict[str, Any]:
     """Ask every question of ``qset`` and score the answers (see the module docstring)."""
-    per_question: dict[str, dict] = {}
+    per_question: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
     for q in progress_bar(qset.questions, desc=f"{qset.name} answers", unit="q", disable=not progress):

@@ -67,7 +67,7 @@ SHARED = REPO_ROOT.parent / "shared"
 DEFAULT_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
 DEFAULT_PARSE_CORPUS = SHARED / "corpus"
 MODES = ("bm25", "dense", "hybrid")
-Results = dict[str, Any]  # what results.json holds
+Results = R.Results  # what results.json holds
 Searched = tuple[QuestionSet, Searcher, dict[str, Any]]  # a set, its searcher, where and how it was searched
 
 
@@ -419,7 +419,7 @@ def run(args: argparse.Namespace) -> int:
         return _fusion_study(sets, args, args.out or out_root() / f"fusion-{name}")
     out_dir = args.out or out_root() / name
     metrics, _ = metrics_for(args.k)
-    results: Results = {
+    results = {
         "name": name, "created": started, "git_commit": _git_commit(),
         "command": getattr(args, "command_line", None) or _command_line(None),
         "k": args.k, "modes": modes, "metrics": list(metrics), "sets": {},
@@ -508,7 +508,7 @@ def _regression(args: argparse.Namespace) -> int:
     for reg in regs:
         if args.results:
             try:
-                results: Results | None = R.read_json(args.results)
+                results = R.read_json(args.results)
             except (OSError, ValueError) as exc:
                 _err(str(exc))
                 return 2
@@ -517,11 +517,11 @@ def _regression(args: argparse.Namespace) -> int:
             out_dir = (args.out / reg.name if len(regs) > 1 else args.out) if args.out else \
                 regression_root() / reg.name
             print(f"parasearch eval: --regression {reg.file}: {reg.command}", file=sys.stderr)
-            code, results = G.run_command(reg, out_dir, main, ["--quiet"] if args.quiet else [])
-            if results is None:
+            code, ran = G.run_command(reg, out_dir, main, ["--quiet"] if args.quiet else [])
+            if ran is None:
                 _err(f"--regression {reg.file}: the command failed (exit {code}): {reg.command}")
                 return 2
-            source = str(Path(out_dir) / "results.json")
+            results, source = ran, str(Path(out_dir) / "results.json")
         outcomes = G.check(reg, results)
         print(G.render(reg, outcomes, source))
         lines = G.failure_lines(outcomes)

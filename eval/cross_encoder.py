@@ -24,10 +24,14 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from parasearch.digest import file_sha256
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / ".cache" / "cross-encoder"  # not kept in git
 SIDECAR = "cross-encoder.json"
@@ -87,10 +91,10 @@ class CrossEncoder:
         self._base = Tokenizer.from_file(str(tok_path))
         self._base.no_truncation()
         self._base.no_padding()
-        self._tokenizers: dict[int, object] = {}
+        self._tokenizers: dict[int, Tokenizer] = {}
         self._lock = threading.Lock()
 
-    def tokenizer(self, max_length: int):
+    def tokenizer(self, max_length: int) -> Tokenizer:
         """The tokenizer truncating pairs to ``max_length`` tokens (longest first) and padding to the longest."""
         with self._lock:
             tok = self._tokenizers.get(max_length)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +32,9 @@ from eval import metrics as M
 from eval.questions import QuestionSet, para_key
 from parasearch.progress import progress_bar
 from parasearch.types import normalize_symbol
-from service.search import DENSE_WEIGHT, fuse_convex
+from service.search import DENSE_WEIGHT, SearchEngine, fuse_convex
+
+Fusion = Callable[["Lists"], tuple[np.ndarray, np.ndarray]]  # a question's candidate lists -> fused ids, scores
 
 RRF_KS = (5, 10, 20, 40, 60, 100)
 ENGINE = f"zscore w={DENSE_WEIGHT:.2f}"  # the fusion service.search uses now
@@ -44,7 +48,7 @@ class Lists:
     bm25: tuple[np.ndarray, np.ndarray]
 
 
-def candidate_lists(engine, qset: QuestionSet, k: int, *, progress: bool = True) -> dict[str, Lists]:
+def candidate_lists(engine: SearchEngine, qset: QuestionSet, k: int, *, progress: bool = True) -> dict[str, Lists]:
     n = max(100, 3 * k)
     out: dict[str, Lists] = {}
     for q in progress_bar(qset.questions, desc=f"{qset.name} candidates", unit="q", disable=not progress):
@@ -78,7 +82,7 @@ def _convex(lists: Lists, w: float, how: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fused_results(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int,
-                  fuse: Callable[[Lists], tuple[np.ndarray, np.ndarray]], engine=None,
+                  fuse: Fusion, engine: SearchEngine | None = None,
                   collapse: bool = False) -> dict[str, list[M.Slot]]:
     """Results per question for one fusion; with ``collapse``, repeats are collapsed by the engine's own
     rule (:meth:`SearchEngine._collapse`), as the service shows them."""
@@ -103,34 +107,35 @@ def fused_results(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k
     return results
 
 
-def variants() -> list[tuple[str, Callable[[Lists], tuple[np.ndarray, np.ndarray]]]]:
-    out: list[tuple[str, Callable]] = [(f"rrf k={k}", lambda lists, _k=k: _rrf(lists, _k)) for k in RRF_KS]
+def variants() -> list[tuple[str, Fusion]]:
+    out: list[tuple[str, Fusion]] = [(f"rrf k={k}", partial(_rrf, k_rrf=k)) for k in RRF_KS]
     for how in ("minmax", "zscore"):
-        out += [(f"{how} w={w:.2f}", lambda lists, _w=w, _h=how: _convex(lists, _w, _h)) for w in WEIGHTS]
+        out += [(f"{how} w={w:.2f}", partial(_convex, w=float(w), how=how)) for w in WEIGHTS]
     return out
 
 
-def paragraph_keys(engine) -> list[str]:
+def paragraph_keys(engine: SearchEngine) -> list[str]:
     rows = engine.index.rows(list(range(engine.index.n_paragraphs)))
     return [para_key(rows[i].symbol, rows[i].para) for i in range(engine.index.n_paragraphs)]
 
 
-def score_variants(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int, engine=None,
-                   collapse: bool = False) -> dict[str, dict]:
+def score_variants(qset: QuestionSet, lists: dict[str, Lists], keys: list[str], k: int,
+                   engine: SearchEngine | None = None, collapse: bool = False) -> dict[str, dict[str, Any]]:
+    """{fusion: {"per_question": {metric: {question: value}}, metric: mean}}."""
     qrels = qset.qrels()
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, fuse in variants():
         results = fused_results(qset, lists, keys, k, fuse, engine, collapse)
-        out[name] = {"per_question": M.per_question(qrels, results, REPORTED)}
-        out[name].update(M.summarize(out[name]["per_question"]))
+        per_q = M.per_question(qrels, results, REPORTED)
+        out[name] = {"per_question": per_q, **M.summarize(per_q)}
     return out
 
 
-def study(sets: list[tuple[QuestionSet, object, bool]], tune: tuple[QuestionSet, object] | None, k: int, *,
-          progress: bool = True) -> dict:
+def study(sets: list[tuple[QuestionSet, SearchEngine, bool]], tune: tuple[QuestionSet, SearchEngine] | None,
+          k: int, *, progress: bool = True) -> dict[str, Any]:
     """Figures of every fusion on every ``(set, engine, collapse)``, and the weights tuned on ``tune``
     (a train split), with a paired randomization test of each tuned fusion against the engine's RRF."""
-    result: dict = {"k": k, "sets": {}, "tuned": {}, "significance": {}}
+    result: dict[str, Any] = {"k": k, "sets": {}, "tuned": {}, "significance": {}}
     if tune is not None:
         qset, engine = tune
         tuned = score_variants(qset, candidate_lists(engine, qset, k, progress=progress), paragraph_keys(engine), k)
@@ -154,7 +159,8 @@ def study(sets: list[tuple[QuestionSet, object, bool]], tune: tuple[QuestionSet,
     return result
 
 
-def paired_randomization(a: dict[str, float], b: dict[str, float], trials: int = 10000, seed: int = 0) -> dict:
+def paired_randomization(a: dict[str, float], b: dict[str, float], trials: int = 10000, seed: int = 0
+                         ) -> dict[str, float]:
     """Two-sided paired randomization test of mean(b - a) over the questions (Fisher's, as in IR practice)."""
     diffs = np.array([b[q] - a[q] for q in a])
     if len(diffs) == 0:
@@ -166,7 +172,7 @@ def paired_randomization(a: dict[str, float], b: dict[str, float], trials: int =
             "worse": int((diffs < -1e-9).sum())}
 
 
-def render(result: dict) -> str:
+def render(result: dict[str, Any]) -> str:
     from eval.report import fmt, label, markdown_table
 
     shown = [ENGINE] + [v for v in result["tuned"].values() if v != ENGINE]

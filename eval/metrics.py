@@ -59,7 +59,8 @@ def scored_run(results: Results, qrels: Qrels, max_results: int | None = None) -
     return run
 
 
-def _ranx_per_question(qrels: Qrels, run: dict[str, dict[str, float]], metrics: list[str]) -> dict[str, dict]:
+def _ranx_per_question(qrels: Qrels, run: dict[str, dict[str, float]], metrics: list[str]
+                       ) -> dict[str, dict[str, float]]:
     from ranx import Qrels as RQrels
     from ranx import Run as RRun
     from ranx import evaluate
@@ -114,7 +115,7 @@ def summarize(per_q: dict[str, dict[str, float]], ids: Iterable[str] | None = No
     return out
 
 
-def breakdown(per_q: dict[str, dict[str, float]], groups: Mapping[str, str]) -> dict[str, dict]:
+def breakdown(per_q: dict[str, dict[str, float]], groups: Mapping[str, str]) -> dict[str, dict[str, float]]:
     """{group: {"n": questions, metric: mean}} for a question -> group mapping (kind, language)."""
     members: dict[str, list[str]] = {}
     for qid, g in groups.items():

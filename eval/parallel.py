@@ -32,10 +32,15 @@ import sqlite3
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from eval.metrics import Slot
 from eval.questions import Gold, Question, QuestionSet, para_key
-from eval.retrieve import ModeRun, retrieve
+from eval.retrieve import EngineSearcher, ModeRun, Searcher, retrieve
 from parasearch.progress import progress_bar
+
+if TYPE_CHECKING:
+    from service.index import LoadedIndex
 
 DEFAULT_LANGUAGES = ("ar", "zh", "fr", "ru", "es")
 DEFAULT_TARGET = "en"
@@ -68,7 +73,7 @@ class TargetParagraphs:
         return [k for k in self.by_text.get(self.text_key.get(key, ""), []) if k != key]
 
 
-def target_paragraphs(index, language: str) -> TargetParagraphs:
+def target_paragraphs(index: LoadedIndex, language: str) -> TargetParagraphs:
     """Read, read-only, every paragraph of ``language`` from a loaded index's SQLite store."""
     from parasearch import indexfiles
 
@@ -154,7 +159,7 @@ class ParallelSet:
 
     qset: QuestionSet
     equivalents: dict[str, list[str]]
-    stats: dict[str, dict]
+    stats: dict[str, dict[str, int]]  # per query language: files, paragraphs, in_target, questions, ambiguous
 
 
 def build_set(root: Path, target: TargetParagraphs, languages: list[str], *, limit: int | None = DEFAULT_LIMIT,
@@ -166,7 +171,7 @@ def build_set(root: Path, target: TargetParagraphs, languages: list[str], *, lim
     sources, problems = read_sources(root, languages)
     questions: list[Question] = []
     equivalents: dict[str, list[str]] = {}
-    stats: dict[str, dict] = {}
+    stats: dict[str, dict[str, int]] = {}
     notes: list[str] = []
     for lang in languages:
         src = sources[lang]
@@ -205,24 +210,25 @@ def build_set(root: Path, target: TargetParagraphs, languages: list[str], *, lim
 
 
 # -- searching, with batched query embeddings ------------------------------------------------------
-def retrieve_batched(qset: QuestionSet, searcher, modes: list[str], k: int, *, batch: int = BATCH,
-                     progress: bool = True) -> tuple[dict[str, ModeRun], dict]:
+def retrieve_batched(qset: QuestionSet, searcher: Searcher, modes: list[str], k: int, *, batch: int = BATCH,
+                     progress: bool = True) -> tuple[dict[str, ModeRun], dict[str, Any]]:
     """:func:`eval.retrieve.retrieve` over chunks of ``batch`` questions, each chunk's query vectors made in
     one encoder call first (:meth:`service.search.SearchEngine.embed_queries`). Returns the runs and how queries
     were embedded."""
     from service import search as S
 
     runs = {m: ModeRun(m) for m in modes}
-    engine = getattr(searcher, "engine", None)
+    engine = searcher.engine if isinstance(searcher, EngineSearcher) else None
     batched = engine is not None and any(m in ("dense", "hybrid") for m in modes)
-    info: dict = {"batched": batched, "how": "SearchEngine.embed_queries" if batched else "one query at a time",
-                  "embed_seconds": 0.0}
+    info: dict[str, Any] = {"batched": batched,
+                            "how": "SearchEngine.embed_queries" if batched else "one query at a time",
+                            "embed_seconds": 0.0}
     batch = max(1, min(batch, getattr(S, "QUERY_CACHE_SIZE", 1024) // 2))
     bar = progress_bar(total=len(qset.questions), desc=f"{qset.name} ({', '.join(modes)})", unit="q",
                        disable=not progress)
     for start in range(0, len(qset.questions), batch):
         chunk = qset.questions[start:start + batch]
-        if batched:
+        if batched and engine is not None:
             t0 = time.perf_counter()
             engine.embed_queries([q.query.strip() for q in chunk])
             info["embed_seconds"] += time.perf_counter() - t0
@@ -242,9 +248,10 @@ def retrieve_batched(qset: QuestionSet, searcher, modes: list[str], k: int, *, b
 
 
 # -- scoring ----------------------------------------------------------------------------------------
-def lenient_results(results: dict, gold: dict[str, str], equivalents: dict[str, list[str]]) -> dict:
+def lenient_results(results: dict[str, list[Slot]], gold: dict[str, str], equivalents: dict[str, list[str]]
+                    ) -> dict[str, list[Slot]]:
     """Every member of a result that repeats the gold's text word for word is taken as the gold itself."""
-    out = {}
+    out: dict[str, list[Slot]] = {}
     for qid, slots in results.items():
         same = set(equivalents.get(qid, ()))
         g = gold[qid]
@@ -252,12 +259,12 @@ def lenient_results(results: dict, gold: dict[str, str], equivalents: dict[str, 
     return out
 
 
-def strict_results(results: dict) -> dict:
+def strict_results(results: dict[str, list[Slot]]) -> dict[str, list[Slot]]:
     """Only the paragraph each result shows (its ``also_in`` repeats dropped)."""
     return {qid: [slot[:1] for slot in slots] for qid, slots in results.items()}
 
 
-def score(pset: ParallelSet, runs: dict[str, ModeRun], k: int) -> dict:
+def score(pset: ParallelSet, runs: dict[str, ModeRun], k: int) -> dict[str, dict[str, Any]]:
     """{mode: figures}: lenient figures as usual (``all``, ``by_language``, ``by_kind``, ``recall_curve``,
     ``per_question`` ...) and the strict ones under ``strict`` (``all``, ``by_language``, ``by_kind``)."""
     from eval.scoring import metrics_for, score_runs
@@ -275,8 +282,8 @@ def score(pset: ParallelSet, runs: dict[str, ModeRun], k: int) -> dict:
     return figures
 
 
-def evaluate(pset: ParallelSet, searcher, modes: list[str], k: int, *, progress: bool = True
-             ) -> tuple[dict, dict[str, ModeRun]]:
+def evaluate(pset: ParallelSet, searcher: Searcher, modes: list[str], k: int, *, progress: bool = True
+             ) -> tuple[dict[str, Any], dict[str, ModeRun]]:
     """Search and score a parallel set: ``(the set's figures, raw runs)`` as :func:`eval.scoring.evaluate_set`,
     plus ``parallel``, what was read, drawn and how it was counted."""
     runs, embedding = retrieve_batched(pset.qset, searcher, modes, k, progress=progress)

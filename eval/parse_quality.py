@@ -42,6 +42,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from eval.akn_check import check_files
 from indexer.paragraphs import clean_inline
@@ -72,7 +73,7 @@ def containment(ours: str, gold: str) -> float:
     return sum(b.size for b in sm.get_matching_blocks()) / len(wa) if wa else 0.0
 
 
-def _load_jsonl(path: Path) -> list[dict]:
+def _load_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -80,7 +81,7 @@ def _load_jsonl(path: Path) -> list[dict]:
 # --------------------------------------------------------------------------- GA text
 
 
-def eval_ga_text(corpus: Path, limit: int | None = None, examples: int = 12) -> dict:
+def eval_ga_text(corpus: Path, limit: int | None = None, examples: int = 12) -> dict[str, Any]:
     ga = corpus / "ga"
     if not (ga / "operative_paragraphs.jsonl").exists():
         return {"skipped": "ga/operative_paragraphs.jsonl not found"}
@@ -111,7 +112,7 @@ def eval_ga_text(corpus: Path, limit: int | None = None, examples: int = 12) -> 
             continue
         got = {p.para: p.text for p in parsed.paragraphs if p.kind == NUMBERED}
         # other locators that carry a printed number: annex-N, annex-II-N, sect-II-N
-        printed_as = defaultdict(dict)
+        printed_as: defaultdict[str, dict[str, str]] = defaultdict(dict)
         for p in parsed.paragraphs:
             m = _PRINTED_RE.match(p.para)
             if m and p.para != m.group(1):
@@ -180,7 +181,7 @@ def eval_ga_text(corpus: Path, limit: int | None = None, examples: int = 12) -> 
 # --------------------------------------------------------------------------- GA PDF vs text
 
 
-def eval_ga_pdf(corpus: Path, limit: int | None = None, examples: int = 8) -> dict:
+def eval_ga_pdf(corpus: Path, limit: int | None = None, examples: int = 8) -> dict[str, Any]:
     ga = corpus / "ga"
     mpath = ga / "pdf_manifest.jsonl"
     if not mpath.exists():
@@ -245,7 +246,7 @@ def _first_diff(a: str, b: str) -> str:
 # --------------------------------------------------------------------------- SC AKN
 
 
-def eval_sc(corpus: Path, limit: int | None = None) -> dict:
+def eval_sc(corpus: Path, limit: int | None = None) -> dict[str, Any]:
     """The AKN reader's paragraph-number recall over ``sc/en``: the count of :mod:`eval.akn_check`."""
     folder = corpus / "sc" / "en"
     if not folder.exists():
@@ -279,7 +280,7 @@ def ctoc_expected(md_text: str) -> dict[str, str]:
     return out
 
 
-def eval_ctoc(corpus: Path) -> dict:
+def eval_ctoc(corpus: Path) -> dict[str, Any]:
     folder = corpus / "ctoc"
     files = sorted(folder.glob("*.md"))
     if not files:
@@ -317,7 +318,7 @@ def eval_ctoc(corpus: Path) -> dict:
 # --------------------------------------------------------------------------- HR reports
 
 
-def eval_hr(corpus: Path, limit: int | None = None) -> dict:
+def eval_hr(corpus: Path, limit: int | None = None) -> dict[str, Any]:
     """Special Rapporteur reports: no duplicate locators, numbering gaps, dev-question gold found."""
     folder = corpus / "hr"
     if not (folder / "manifest.jsonl").exists():
@@ -371,7 +372,7 @@ def eval_hr(corpus: Path, limit: int | None = None) -> dict:
 # --------------------------------------------------------------------------- report
 
 
-def run(corpus_dir: Path | str | None = None, limit: int | None = None) -> dict:
+def run(corpus_dir: Path | str | None = None, limit: int | None = None) -> dict[str, Any]:
     """Run every section; returns the figures (also what ``parasearch eval --parse`` prints)."""
     corpus = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS
     if not corpus.exists():
@@ -386,7 +387,7 @@ def run(corpus_dir: Path | str | None = None, limit: int | None = None) -> dict:
     }
 
 
-def format_report(res: dict) -> str:
+def format_report(res: dict[str, Any]) -> str:
     if "skipped" in res:
         return f"parse quality: skipped ({res['skipped']})"
     lines = [f"Parse quality on {res['corpus']}", ""]

