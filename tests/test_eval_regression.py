@@ -7,6 +7,7 @@ all-MiniLM-L6-v2, which comes with the project's packages): what CI can afford, 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,28 @@ def test_docs_show_the_committed_figures():
         assert reg.command in section
         for e in reg.expected:
             assert f"| {e.label} " in section and f" {G.figure(e.value)} " in section
+
+
+def _expected(name: str) -> dict[str, float]:
+    """``{label: value}`` of a committed file (labels as the table shows them: ``dev_questions hybrid nDCG@10``)."""
+    return {e.label: e.value for e in G.load(G.REGRESSIONS_DIR / f"{name}.yaml").expected}
+
+
+def test_docs_headline_figures_are_the_committed_ones():
+    """The figures docs/evaluation.md quotes in its prose and tables for the current build are those of the files
+    (rounded to 3 decimals): the dev table of "Context at index time" and the BEIR line after it."""
+    text = G.DOC_FILE.read_text(encoding="utf-8")
+    dev = _expected("dev")
+    row = re.search(r"^\| `full-en-dual-ctx` \(title\+section\) \|(.+)\|$", text, re.MULTILINE)
+    assert row, "the dev row of the context table is gone"
+    shown = [float(x.strip(" *")) for x in row.group(1).split("|")]
+    columns = ["dense nDCG@10", "dense R@10", "hybrid nDCG@10", "hybrid R@1", "hybrid R@10", "hybrid R@100"]
+    assert shown == [round(dev[f"dev_questions {c}"], 3) for c in columns]
+    beir = re.search(r"BEIR test queries with this re-ranker .*?SciFact nDCG@10 ([0-9.]+), ArguAna ([0-9.]+)\.", text,
+                     re.DOTALL)
+    assert beir, "the BEIR line of the context section is gone"
+    assert float(beir.group(1)) == round(_expected("scifact")["scifact hybrid nDCG@10"], 3)
+    assert float(beir.group(2)) == round(_expected("arguana")["arguana hybrid nDCG@10"], 3)
 
 
 def test_bad_regression_files_are_refused(tmp_path, capsys):
