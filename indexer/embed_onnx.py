@@ -39,6 +39,7 @@ import numpy as np
 from indexer.embed_base import cut_windows, model_identity, model_prompts, split_windows
 from parasearch.config import offline, resolve_model
 from parasearch.defaults import user_cache_dir
+from parasearch.settings import default, settings
 
 if TYPE_CHECKING:
     import torch
@@ -48,21 +49,21 @@ log = logging.getLogger("parasearch.onnx")
 ONNX_OPSET = 17
 # Padded word pieces per batch. Small batches are faster on CPU (activations stay in cache; measured on UN
 # paragraphs, 2 threads: 1024 -> 22.2, 2048 -> 20.9, 4096 -> 18.6, 8192 -> 17.5 paragraphs/s).
-TOKEN_BUDGET = 1024
+TOKEN_BUDGET: int = default("onnx_token_budget")  # word pieces per batch
 EXPORT_TOLERANCE = 1e-3  # largest |difference| of token states allowed between torch and the exported graph
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _export_lock = threading.Lock()
 
 
 def default_cache_dir() -> Path:
-    return user_cache_dir("onnx", "PARASEARCH_ONNX_CACHE")
+    return user_cache_dir("onnx", settings().onnx_cache)
 
 
 def cpu_threads() -> int:
     """Cores this process may run on (the affinity mask, not the host's core count)."""
-    env = os.environ.get("PARASEARCH_ONNX_THREADS")
-    if env:
-        return max(1, int(env))
+    asked = settings().onnx_threads
+    if asked:
+        return asked
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -229,7 +230,7 @@ class OnnxEncoder:
         self.identity = f"{self.name}@{digest}"
         self.pooling = _pooling_mode(model_dir)
         self.max_seq_length = _max_seq_length(model_dir)
-        self.token_budget = int(token_budget or os.environ.get("PARASEARCH_ONNX_TOKEN_BUDGET", TOKEN_BUDGET))
+        self.token_budget = int(token_budget or settings().onnx_token_budget)
         self.tokenizer = _Tokenizer(model_dir)
         self._enc = self.tokenizer.raw
         self.query_prompt, self.passage_prompt = model_prompts(self.path)
@@ -252,7 +253,7 @@ class OnnxEncoder:
         # Idle intra-op threads sleep instead of spinning: spinning threads take the cores from the other
         # requests of the service and from other processes, and gain nothing on batches (measured: a query
         # took 2x longer with spinning on a busy 2-core machine). PARASEARCH_ONNX_SPIN=1 turns it back on.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", os.environ.get("PARASEARCH_ONNX_SPIN", "0"))
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings().onnx_spin else "0")
         self.session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self.session.get_inputs()}
         out_dim = self.session.get_outputs()[0].shape[-1]

@@ -13,6 +13,7 @@ from indexer.context import CONTEXTS, DEFAULT_CONTEXT
 from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX, offline
 from parasearch.errors import ParasearchError
+from parasearch.settings import MODES, Mode
 
 if TYPE_CHECKING:
     from indexer.update import UpdateReport
@@ -218,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
     p.add_argument("--model")
     p.add_argument("-k", type=int, default=5)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--mode", choices=MODES, default=Mode.HYBRID)
     p.add_argument("--no-collapse", action="store_true", help="show repeated paragraphs separately")
     add_filters(p)
     p.set_defaults(func=cmd_search)

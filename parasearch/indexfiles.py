@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parasearch.errors import Conflict, IndexUnavailable, NoSpaceError, NotFound, ParasearchError, WriteError
+from parasearch.settings import default, settings
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -54,7 +55,8 @@ VEC2PARA = "vec2para.npy"
 STORE = "store.sqlite"
 TERMS = "terms.npz"
 LOCK = ".lock"
-KEEP_GENERATIONS = 3  # the current generation and the two before it, unless $PARASEARCH_KEEP_GENERATIONS
+# 3: the current generation and the two before it, unless $PARASEARCH_KEEP_GENERATIONS
+KEEP_GENERATIONS: int = default("keep_generations")
 
 
 def arm_files(arm: int) -> tuple[str, str]:
@@ -193,10 +195,7 @@ def read_manifest(index_dir: Path) -> dict:
 
 def keep_generations() -> int:
     """How many published generations an index directory keeps, the current one included (at least 1)."""
-    try:
-        return max(1, int(os.environ.get("PARASEARCH_KEEP_GENERATIONS", KEEP_GENERATIONS)))
-    except ValueError:
-        return KEEP_GENERATIONS
+    return settings().keep_generations
 
 
 @contextlib.contextmanager

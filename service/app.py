@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parasearch.config import DEFAULT_INDEX
 from parasearch.errors import InvalidRequest, NotFound, ParasearchError
+from parasearch.settings import MODES, Mode
 from service.admin import router as admin_router
 from service.answer_routes import router as answer_router
 from service.auth import search_access
@@ -46,7 +47,7 @@ from service.observability import (
     record_search,
     safe_text,
 )
-from service.search import MAX_DEPTH, MODES, Filters, SearchEngine, search_page
+from service.search import MAX_DEPTH, Filters, SearchEngine, search_page
 from service.web import (
     DOCUMENT_HTML_NOTE,
     DOCUMENT_HTML_RESPONSE,
@@ -167,10 +168,9 @@ def register_routes(app: FastAPI) -> None:
         filters: Annotated[Filters, Depends(search_filters)],
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="The question or keywords")],
         k: Annotated[int, Query(ge=1, le=100, description="Number of results")] = 10,
-        mode: Annotated[str, Query(pattern="^(hybrid|dense|bm25)$",
-                                   description=f"One of {', '.join(MODES)}; hybrid also prefers documents "
-                                               "in the query's language, of the years it names and whose "
-                                               "title, body or type it matches")] = "hybrid",
+        mode: Annotated[Mode, Query(description=f"One of {', '.join(MODES)}; hybrid also prefers documents in "
+                                                "the query's language, of the years it names and whose title, "
+                                                "body or type it matches")] = Mode.HYBRID,
         collapse: Annotated[bool, Query(description="Show a paragraph repeated word for word in several "
                                                      "documents once, from the newest, or from a year the query "
                                                      "names (others in also_in); and a paragraph indexed in "

@@ -11,6 +11,7 @@ from pathlib import Path
 from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX
 from parasearch.errors import ParasearchError
+from parasearch.settings import MODES, Mode
 from service.answer import ANSWER_K
 
 WIDTH = 100
@@ -22,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help=f"index directory (default {DEFAULT_INDEX})")
     p.add_argument("--model", help="query model (default: the one the index was built with)")
     p.add_argument("-k", type=int, default=ANSWER_K, help=f"passages to answer from, 1-20 (default {ANSWER_K})")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--mode", choices=MODES, default=Mode.HYBRID)
     p.add_argument("--no-llm", action="store_true", help="the extractive answer even when PARASEARCH_LLM_URL is set")
     p.add_argument("--stream", action="store_true", help="print each sentence as soon as it is ready")
     p.add_argument("--passages", action="store_true", help="also print the passages the answer was drawn from")

@@ -16,7 +16,6 @@ every protected request (503) rather than falling back to an older list of keys.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from parasearch.keys import ApiKey, KeyStore, KeyStoreError
+from parasearch.settings import settings
 
 log = logging.getLogger("parasearch")
 
@@ -37,8 +37,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 def search_requires_key() -> bool:
     """Whether the read endpoints need a key: ``PARASEARCH_SEARCH_REQUIRES_KEY`` set to anything but empty,
     ``0``, ``false``, ``no`` or ``off`` (an unrecognised value requires a key: it fails closed)."""
-    value = os.environ.get(SEARCH_REQUIRES_KEY_ENV, "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+    return settings().search_requires_key
 
 
 def key_store(request: Request) -> KeyStore | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from indexer.embed import load_encoder
 from parasearch.config import model_list, recorded_model
+from parasearch.settings import settings
 from service.index import LoadedIndex
 from service.rerank import Reranker, default_reranker
 from service.search import SearchEngine
@@ -28,7 +28,7 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
     (:class:`~parasearch.errors.IndexIncompatible`). ``reranker``: the learned re-ranker of hybrid search
     (:func:`service.rerank.default_reranker` unless given; None: the fused order).
     """
-    threads = int(os.environ.get("PARASEARCH_FAISS_THREADS", "1"))
+    threads = settings().faiss_threads
     index = LoadedIndex(Path(index_dir), faiss_threads=threads)
     models = model_list(model) if model else [built_model(m) for m in index.models]
     encoders = [load_encoder(m, backend) for m in models]  # backend None: $PARASEARCH_ENCODER, else the model's

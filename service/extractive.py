@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parasearch.analysis import terms
-from parasearch.config import env_float
+from parasearch.settings import settings
 from service.answer_types import NOT_FOUND_TEXT, Answer, AnswerSentence, cite, compose
 from service.search import Hit, SearchEngine, SearchOutcome
 from service.sentences import Span, occurs_in, split_sentences
@@ -78,7 +78,8 @@ def answer_threshold(engine: SearchEngine | None = None, arm: int = 0, crossling
         default = MODEL_THRESHOLDS.get(name, DEFAULT_THRESHOLD)
         if crosslingual:
             default = CROSSLINGUAL_THRESHOLDS.get(name, default)
-    return env_float(THRESHOLD_ENV, default)
+    asked = settings().answer_threshold
+    return default if asked is None else asked
 
 
 def confidence(outcome: SearchOutcome, sentence_max: float) -> dict[str, float]:

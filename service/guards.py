@@ -21,18 +21,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parasearch.config import env_float
+from parasearch.settings import default, settings
 
 MAX_BODY_ENV = "PARASEARCH_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: a question is at most 1,000 characters; an upload API sets its own
+# 1 MiB: a question is at most 1,000 characters; an upload API sets its own
+DEFAULT_MAX_BODY_BYTES: int = default("max_body_bytes")
 
 
 def max_body_bytes() -> int:
     """The body size limit in bytes, from ``PARASEARCH_MAX_BODY_BYTES``."""
-    value = int(env_float(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES))
-    if value < 0:
-        raise ValueError(f"{MAX_BODY_ENV} must be 0 or more, got {value}")
-    return value
+    return settings().max_body_bytes
 
 
 class BodyTooLarge(HTTPException):
@@ -57,12 +55,12 @@ def _utf8(raw: bytes) -> bool:
 
 UPLOAD_PATH = "/admin/documents"  # POST: a document file to index (service/admin.py), with its own limit
 MAX_UPLOAD_ENV = "PARASEARCH_MAX_UPLOAD_BYTES"
-DEFAULT_MAX_UPLOAD_BYTES = 50 << 20  # 50 MiB, as the indexer's file size cap
+DEFAULT_MAX_UPLOAD_BYTES: int = default("max_upload_bytes")  # 50 MiB, as the indexer's file size cap
 
 
 def max_upload_bytes() -> int:
     """The body size limit of a document upload, from ``PARASEARCH_MAX_UPLOAD_BYTES``."""
-    return max(0, int(env_float(MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_BYTES)))
+    return settings().max_upload_bytes
 
 
 class RequestGuards:

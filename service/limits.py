@@ -40,17 +40,18 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from parasearch.config import env_float
+from parasearch.settings import default, settings
 
 RATE_ENV = "PARASEARCH_ANSWER_RATE"
 BURST_ENV = "PARASEARCH_ANSWER_BURST"
 CONCURRENCY_ENV = "PARASEARCH_ANSWER_CONCURRENCY"
 QUEUE_ENV = "PARASEARCH_ANSWER_QUEUE_SECONDS"
 
-DEFAULT_RATE = 60.0  # per minute per client
-DEFAULT_BURST = 30
-DEFAULT_CONCURRENCY = 4  # on a 2-core machine an answer uses a core for 100-300 ms, more with a model
-DEFAULT_QUEUE_SECONDS = 5.0
+DEFAULT_RATE: float = default("answer_rate")  # 60 per minute per client
+DEFAULT_BURST: int = default("answer_burst")  # 30
+# 4: on a 2-core machine an answer uses a core for 100-300 ms, more with a model
+DEFAULT_CONCURRENCY: int = default("answer_concurrency")
+DEFAULT_QUEUE_SECONDS: float = default("answer_queue_seconds")  # 5 s
 MAX_CLIENTS = 10_000
 
 
@@ -235,9 +236,9 @@ class AnswerLimits:
 
     @classmethod
     def from_env(cls) -> AnswerLimits:
-        return cls(rate=env_float(RATE_ENV, DEFAULT_RATE), burst=int(env_float(BURST_ENV, DEFAULT_BURST)),
-                   concurrency=int(env_float(CONCURRENCY_ENV, DEFAULT_CONCURRENCY)),
-                   queue_seconds=env_float(QUEUE_ENV, DEFAULT_QUEUE_SECONDS))
+        s = settings()
+        return cls(rate=s.answer_rate, burst=s.answer_burst, concurrency=s.answer_concurrency,
+                   queue_seconds=s.answer_queue_seconds)
 
     async def admit(self, client: str) -> Slot:
         """A slot for one answer by ``client``, or :class:`Refused`."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -27,20 +26,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indexer.embed import describe
 from parasearch import indexfiles
+from parasearch.settings import default, settings
 from service.index import LoadedIndex
 from service.memory import release_free_memory
 from service.search import SearchEngine
 
 log = logging.getLogger("parasearch")
 
-RELOAD_SECONDS = 2.0
+RELOAD_SECONDS: float = default("reload_seconds")
 
 
 def reload_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("PARASEARCH_RELOAD_SECONDS", RELOAD_SECONDS)))
-    except ValueError:
-        return RELOAD_SECONDS
+    return settings().reload_seconds
 
 
 @dataclass
@@ -138,7 +135,7 @@ class EngineHolder:
 
     def _load(self) -> SearchEngine:
         current = self._engine
-        index = LoadedIndex(self.index_dir, faiss_threads=int(os.environ.get("PARASEARCH_FAISS_THREADS", "1")))
+        index = LoadedIndex(self.index_dir, faiss_threads=settings().faiss_threads)
         if not _same_models(current, index):  # rebuilt with other models: load its own encoders
             from service.engine import load_engine
 

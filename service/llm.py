@@ -27,7 +27,6 @@ is nobody to fall back for) is raised; it is checked before the request and afte
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -35,12 +34,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from parasearch.config import env_float
+from parasearch.settings import default, settings
 
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_TOKEN_BUDGET = 3000
-DEFAULT_MAX_TOKENS = 400
-DEFAULT_MAX_BYTES = 1_000_000
+DEFAULT_TIMEOUT: float = default("llm_timeout")
+DEFAULT_TOKEN_BUDGET: int = default("llm_token_budget")
+DEFAULT_MAX_TOKENS: int = default("llm_max_tokens")
+DEFAULT_MAX_BYTES: int = default("llm_max_bytes")
 ERROR_BODY_BYTES = 1000  # of an error reply's body, read for the reason shown
 
 
@@ -87,18 +86,13 @@ class LLMConfig:
     @classmethod
     def from_env(cls) -> LLMConfig | None:
         """The configuration from ``PARASEARCH_LLM_*``; ``None`` when no URL is set."""
-        url = os.environ.get("PARASEARCH_LLM_URL", "").strip()
+        s = settings()
+        url = s.llm_url.strip()
         if not url:
             return None
-        return cls(
-            url=url,
-            model=os.environ.get("PARASEARCH_LLM_MODEL", "").strip() or "default",
-            api_key=os.environ.get("PARASEARCH_LLM_API_KEY") or None,
-            timeout=env_float("PARASEARCH_LLM_TIMEOUT", DEFAULT_TIMEOUT),
-            token_budget=int(env_float("PARASEARCH_LLM_TOKEN_BUDGET", DEFAULT_TOKEN_BUDGET)),
-            max_tokens=int(env_float("PARASEARCH_LLM_MAX_TOKENS", DEFAULT_MAX_TOKENS)),
-            max_bytes=int(env_float("PARASEARCH_LLM_MAX_BYTES", DEFAULT_MAX_BYTES)),
-        )
+        return cls(url=url, model=s.llm_model.strip() or "default", api_key=s.llm_api_key or None,
+                   timeout=s.llm_timeout, token_budget=s.llm_token_budget, max_tokens=s.llm_max_tokens,
+                   max_bytes=s.llm_max_bytes)
 
 
 class LLMClient:

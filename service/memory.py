@@ -16,7 +16,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import os
+
+from parasearch.settings import settings
 
 log = logging.getLogger("parasearch")
 
@@ -42,8 +43,7 @@ _LIBC = _libc()
 def limit_arenas(n: int | None = None) -> bool:
     """Allow at most ``n`` malloc arenas (default: ``PARASEARCH_MALLOC_ARENAS``, else 2); True when set."""
     if n is None:
-        raw = os.environ.get(ARENAS_ENV, "").strip()
-        n = int(raw) if raw else DEFAULT_ARENAS
+        n = settings().malloc_arenas
     if _LIBC is None or n <= 0:
         return False
     return bool(_LIBC.mallopt(_M_ARENA_MAX, int(n)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from parasearch.settings import Mode
 from service.answer import ANSWER_K
 
 LANGUAGE_DESCRIPTION = "The language of this version of the document (ISO 639-1)"
@@ -228,7 +229,7 @@ class AnswerRequest(BaseModel):
                                                                      "protecting witnesses' families?"])
     k: int = Field(default=ANSWER_K, ge=1, le=20, description="Passages retrieved and given to the answerer")
     filters: AnswerFilters | None = None
-    mode: str = Field(default="hybrid", pattern="^(hybrid|dense|bm25)$", description="Retrieval mode")
+    mode: Mode = Field(default=Mode.HYBRID, description="Retrieval mode")
 
 
 class AnswerCitationOut(Citation):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -35,6 +34,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parasearch.settings import settings
 from service.metrics import (
     ANSWER_SECONDS,
     INDEX_DOCUMENTS,
@@ -90,10 +90,6 @@ def request_id_for(scope: Scope) -> str:
     return given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def safe_text(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
     """``text`` cut to ``limit`` characters, with control characters and lone surrogates escaped: one log line,
     encodable in any stream."""
@@ -140,7 +136,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def log_format(fmt: str | None = None) -> str:
-    fmt = (fmt or os.environ.get(LOG_FORMAT_ENV, "") or "text").strip().lower()
+    fmt = (fmt or settings().log_format).strip().lower()
     if fmt not in LOG_FORMATS:
         raise ValueError(f"{LOG_FORMAT_ENV} must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
     return fmt
@@ -207,7 +203,7 @@ class Observability:
     def __init__(self, app: ASGIApp, routes: list | None = None, log_queries: bool | None = None) -> None:
         self.app = app
         self.routes = routes
-        self.log_queries = env_flag(LOG_QUERIES_ENV) if log_queries is None else log_queries
+        self.log_queries = settings().log_queries if log_queries is None else log_queries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

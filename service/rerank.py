@@ -44,6 +44,7 @@ import numpy as np
 from parasearch.analysis import terms
 from parasearch.config import E5_MODEL, MINILM_MODEL
 from parasearch.digest import file_sha256
+from parasearch.settings import settings
 
 if TYPE_CHECKING:
     from indexer.embed_base import Encoder
@@ -329,9 +330,7 @@ class Reranker:
 def default_reranker() -> Reranker | None:
     """The service's re-ranker: ``$PARASEARCH_RERANKER`` (a model file, or ``off`` for the fused order), else the
     model that comes with the project. A model file that is missing or altered is an error, not a silent fallback."""
-    import os
-
-    value = os.environ.get(RERANKER_ENV, "").strip()
+    value = settings().reranker.strip()
     if value.lower() in ("off", "none", "0", "false"):
         return None
     return Reranker.load(Path(value).expanduser() if value else MODEL_FILE)

@@ -19,6 +19,7 @@ import numpy as np
 from parasearch.analysis import DEFAULT_LANGUAGE, is_han, terms
 from parasearch.config import model_languages
 from parasearch.errors import IndexIncompatible, InvalidRequest
+from parasearch.settings import MODES
 from parasearch.types import LANGUAGE_NAMES, UN_LANGUAGES, normalize_symbol
 from service.dates import query_years
 from service.index import LoadedIndex, ParagraphRow
@@ -30,7 +31,6 @@ from service.snippets import highlight, query_terms
 from service.translate import TARGET as TRANSLATE_TARGET
 from service.translate import default_lexicon
 
-MODES = ("hybrid", "dense", "bm25")
 # Hybrid fusion: DENSE_WEIGHT * z(dense) + (1 - DENSE_WEIGHT) * z(bm25), each list's scores z-normalised per
 # query. Chosen over reciprocal rank fusion (k=60) by `parasearch eval --fusion-study`, the weight tuned on
 # SciFact's train queries only: nDCG@10 SciFact 0.737 vs 0.721, ArguAna 0.501 vs 0.481, dev 0.581 vs 0.539.

@@ -17,11 +17,11 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
 from parasearch.analysis import ANALYSIS_VERSION, terms
+from parasearch.settings import settings
 
 log = logging.getLogger("parasearch")
 
@@ -78,7 +78,7 @@ _loaded: dict[str, Lexicon | None] = {}
 def default_lexicon() -> Lexicon | None:
     """The service's lexicon: ``$PARASEARCH_LEXICON`` (a file, or ``off``), else the one that comes with the
     project; None when it is turned off, missing, or made for another analysis version. Loaded once."""
-    value = os.environ.get(LEXICON_ENV, "").strip()
+    value = settings().lexicon.strip()
     if value.lower() in ("off", "none", "0", "false"):
         return None
     path = Path(value).expanduser() if value else LEXICON_FILE

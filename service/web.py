@@ -28,7 +28,6 @@ import gzip
 import hashlib
 import html
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parasearch.settings import settings
 from parasearch.types import language_order, locator_label
 from service.models import DocumentOut, ParagraphOut
 
@@ -303,7 +303,7 @@ def official_url(symbol: str, language: str | None, template: str | None = None)
     """The official document of ``symbol`` in ``language`` from the template in ``PARASEARCH_OFFICIAL_URL`` (or
     ``template``): its ``{symbol}`` and ``{language}`` filled in, percent-encoded; None when no template is set
     or it is not an http(s) URL."""
-    raw = (os.environ.get(OFFICIAL_URL_ENV, "") if template is None else template).strip()
+    raw = (settings().official_url if template is None else template).strip()
     if not raw or not re.match(r"https?://", raw, re.IGNORECASE):
         return None
     return (raw.replace("{symbol}", quote(symbol, safe=""))
@@ -473,7 +473,7 @@ class SecurityHeaders:
 
 def cors_origins(value: str | None = None) -> list[str]:
     """The allowed cross-origin callers, from ``PARASEARCH_CORS_ORIGINS`` unless ``value`` is given."""
-    raw = os.environ.get(CORS_ENV, "") if value is None else value
+    raw = settings().cors_origins if value is None else value
     return [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
 
 
@@ -536,7 +536,7 @@ def public_base(request: Request) -> str:
     (``https://search.example.org/parasearch``, for a service behind a proxy), else the address the server
     listens on, with the ASGI ``root_path``. Never the request's ``Host`` or ``X-Forwarded-Host`` header: a
     description cached by a browser or a proxy must not send searches to whatever host a client named."""
-    public = os.environ.get(PUBLIC_URL_ENV, "").strip().rstrip("/")
+    public = settings().public_url.strip().rstrip("/")
     if public:
         return public
     host, port = request.scope.get("server") or ("127.0.0.1", None)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from parasearch.settings import default, settings
 from parasearch.types import DocumentError, Paragraph, ParsedDocument, year_from_symbol
 
 SUFFIXES = {
@@ -29,14 +30,13 @@ SUFFIXES = {
 MANIFEST_FIELDS = ("symbol", "title", "date", "body", "type", "language")
 
 MAX_FILE_BYTES_ENV = "PARASEARCH_MAX_FILE_BYTES"
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024  # the largest UN reports run to a few MB as PDF, well under 1 MB as text
+# the largest UN reports run to a few MB as PDF, well under 1 MB as text: 50 MiB
+DEFAULT_MAX_FILE_BYTES: int = default("max_file_bytes")
 
 
 def max_file_bytes() -> int:
     """The largest file a reader is given (``PARASEARCH_MAX_FILE_BYTES``, default 50 MiB; 0: no limit)."""
-    from parasearch.config import env_float
-
-    return int(env_float(MAX_FILE_BYTES_ENV, DEFAULT_MAX_FILE_BYTES))
+    return settings().max_file_bytes
 
 
 def supported(path: Path) -> bool:
