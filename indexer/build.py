@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
 # "auto" (the default) builds an arm of this many vectors or more as HNSW, a smaller one flat (exact): a flat scan
-# costs ~0.055 ms per 1,000 vectors a query, and above ~40k vectors it is the largest part of a query, while HNSW
-# still returns 98.4% of the exact top 10 (docs/performance.md, "Index types by corpus size").
+# costs time in proportion to the vectors, and from about this many it is the largest part of a query, while HNSW
+# still returns nearly all of the exact top 10 (docs/performance.md, "Index types by corpus size").
 AUTO_HNSW_VECTORS = 40_000
 
 

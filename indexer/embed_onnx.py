@@ -48,7 +48,7 @@ log = logging.getLogger("parasearch.onnx")
 
 ONNX_OPSET = 17
 # Padded word pieces per batch. Small batches are faster on CPU (activations stay in cache; measured on UN
-# paragraphs, 2 threads: 1024 -> 22.2, 2048 -> 20.9, 4096 -> 18.6, 8192 -> 17.5 paragraphs/s).
+# paragraphs: docs/performance.md, "Encoders: `onnx` is the default").
 TOKEN_BUDGET: int = default("onnx_token_budget")  # word pieces per batch
 EXPORT_TOLERANCE = 1e-3  # largest |difference| of token states allowed between torch and the exported graph
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -252,7 +252,8 @@ class OnnxEncoder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle intra-op threads sleep instead of spinning: spinning threads take the cores from the other
         # requests of the service and from other processes, and gain nothing on batches (measured: a query
-        # took 2x longer with spinning on a busy 2-core machine). PARASEARCH_ONNX_SPIN=1 turns it back on.
+        # took much longer with spinning on a busy 2-core machine; docs/performance.md, "Concurrency settings").
+        # PARASEARCH_ONNX_SPIN=1 turns it back on.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings().onnx_spin else "0")
         self.session = ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self.session.get_inputs()}

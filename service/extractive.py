@@ -19,46 +19,41 @@ from service.answer_types import NOT_FOUND_TEXT, Answer, AnswerSentence, cite, c
 from service.search import Hit, SearchEngine, SearchOutcome
 from service.sentences import Span, occurs_in, split_sentences
 
-# Calibrated with eval/answer_calibration.py (k=8): on the full English corpus (1,685 documents, 82,804
-# paragraphs) the 16 absent-topic questions score up to 0.439 and the 56 dev questions the threshold decides from
-# 0.604; with the SC resolutions in French and Spanish too (2,300 documents), up to 0.417 and from 0.623
-# (4 more name a paragraph and are answered from it). 0.52 lies in both gaps: 16/16 absent not found,
-# 0/56 answerable not found, on either index.
+# Calibrated with eval/answer_calibration.py (k=8) on the full English corpus, and with the SC resolutions in
+# French and Spanish too: the absent-topic questions score below the answerable dev questions, and this value lies
+# in the gap on either index, so that none of either is on the wrong side (docs/evaluation.md, "Tuned constants").
 DEFAULT_THRESHOLD = 0.52
 THRESHOLD_ENV = "PARASEARCH_ANSWER_THRESHOLD"
 # The confidence compares the question's vector with sentence vectors of one model (SearchEngine.answer_arm:
 # all-MiniLM-L6-v2 for English or unknown-language questions, multilingual-e5-small for the others), so the
-# threshold is that model's. e5's cosines run high for unrelated texts too; calibrated the same way over the full
-# English corpus with both models, scoring every question with e5 (eval/answer_calibration.py --arm 0): absent
-# topics up to 0.885, answerable questions from 0.892 (2/56 below 0.888, 15/16 absent-topic questions below).
+# threshold is that model's. e5's cosines run high for unrelated texts too, so its threshold is higher and its
+# margin narrow; calibrated the same way over the full English corpus with both models, scoring every question
+# with e5 (eval/answer_calibration.py --arm 0; docs/evaluation.md, "Six languages", "Answers").
 MODEL_THRESHOLDS = {"all-MiniLM-L6-v2": DEFAULT_THRESHOLD, "multilingual-e5-small": 0.888}
 # A question in a language the index holds no document in is compared across languages: its cosines run lower,
 # and no word of it occurs in the passages (coverage 0). Calibrated over the English Security Council resolutions
-# with the 65 cross-lingual questions (eval/question_sets/xl_*.jsonl; scores from 0.811) and the 16 absent topics
-# asked in Arabic, Chinese, French, Russian and Spanish (eval.answer_calibration --crosslingual; up to 0.836, 15
-# of 16 below 0.815): a narrow gap, to be replaced by a learned confidence (issue 12).
+# with the cross-lingual questions (eval/question_sets/xl_*.jsonl) and the absent topics asked in Arabic, Chinese,
+# French, Russian and Spanish (eval.answer_calibration --crosslingual): a narrow gap, to be replaced by a learned
+# confidence (issue 12; docs/evaluation.md, "Tuned constants").
 CROSSLINGUAL_THRESHOLDS = {"multilingual-e5-small": 0.815}
 COVERAGE_WEIGHT = 0.15  # weight of the question-term coverage in the confidence
 
 MAX_SENTENCES = 3
-# Passages whose sentences are candidates (and judged for "not found"). 4 since the learned re-ranker: on the full
-# English index /answer p50 208 -> 106 ms (python -m bench.rerank), with the calibration still met: English
-# 0/56 answerable and 16/16 absent-topic questions on the right side of 0.52 (as with 8), cross-lingual 3/65 and
-# 15/16 of 0.815 (2/65 and 15/16 with 8).
+# Passages whose sentences are candidates (and judged for "not found"). 4 since the learned re-ranker: /answer is
+# much faster than with 8 (python -m bench.rerank), and the calibrated thresholds still sort the calibration
+# questions about as they did with 8 (docs/evaluation.md, "Tuned constants").
 MAX_PASSAGES = 4
 MIN_WORDS = 4  # shorter segments ("Other matters.") are not answers
 MMR_LAMBDA = 0.7
 DUPLICATE_SIM = 0.92  # a sentence this similar to a chosen one says the same thing
 # Choosing the passage an answer rests on (passage_priority): a preambular paragraph loses this much fused score.
-# Share of the development questions whose cited lead passage is gold, for 0 / 1 / 2 / 3 (before reports were
-# dated by their symbol; docs/evaluation.md): English index 0.617 / 0.650 / 0.683 / 0.683; with the SC resolutions
-# in French and Spanish 0.667 / 0.700 / 0.733 / 0.733. On the final code, 2 / 4 / 6 / 100: English 0.700 / 0.717 /
-# 0.717 / 0.717, with fr/es 0.750 / 0.767 / 0.767 / 0.767: 4 is where it levels off (fused scores with the
-# metadata priors differ by several points between the top passages).
+# The share of the development questions whose cited lead passage is gold rises with it up to 4, where it levels
+# off (fused scores with the metadata priors differ by several points between the top passages); measured on the
+# English index and with the SC resolutions in French and Spanish (docs/evaluation.md, "Answers").
 PREAMBLE_PRIOR = 4.0
-# The same on the learned re-ranker's scores (when the engine has one): share of the development questions whose
-# lead is gold, cross-validated (python -m eval.train_ranker, eval/out/ranker-cv.json), for 0 / 1 / 2 / 4:
-# 0.678 / 0.678 / 0.695 / 0.695 (the fused order with PREAMBLE_PRIOR 4: 0.712).
+# The same on the learned re-ranker's scores (when the engine has one), chosen among 0, 1, 2 and 4 by the share
+# of the development questions whose lead is gold, cross-validated (python -m eval.train_ranker,
+# eval/out/ranker-cv.json; docs/evaluation.md, "Tuned constants").
 RERANK_PREAMBLE_PRIOR = 2.0
 LEXICAL_WEIGHT = 0.5  # selection: weight of the question's (rarer) words found in the sentence
 # Words that shape a question rather than name its subject (stemmed as terms() stems them).

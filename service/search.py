@@ -33,25 +33,26 @@ from service.translate import default_lexicon
 
 # Hybrid fusion: DENSE_WEIGHT * z(dense) + (1 - DENSE_WEIGHT) * z(bm25), each list's scores z-normalised per
 # query. Chosen over reciprocal rank fusion (k=60) by `parasearch eval --fusion-study`, the weight tuned on
-# SciFact's train queries only: nDCG@10 SciFact 0.737 vs 0.721, ArguAna 0.501 vs 0.481, dev 0.581 vs 0.539.
+# SciFact's train queries only: it ranked better than RRF on SciFact, ArguAna and the dev questions
+# (docs/evaluation.md, "Tuned constants").
 DENSE_WEIGHT = 0.6
 # A question in a language the index holds no document in (French over English-only resolutions) shares with the
 # paragraphs only numbers, names and symbols: BM25 finds little, and its noise drowns the dense match at 0.6.
-# Its dense weight is this instead: R@10 0.404 -> 0.492 on the cross-lingual questions over the English resolutions
-# (docs/evaluation.md, "Six languages").
+# Its dense weight is this instead, which finds more of the cross-lingual questions' paragraphs over the English
+# resolutions (docs/evaluation.md, "Six languages").
 CROSSLINGUAL_DENSE_WEIGHT = 0.9
 # The same, when BM25 also gets the question's English translation (service.translate): BM25 then carries meaning
 # again, and weighs more (docs/evaluation.md, "Query translation").
 TRANSLATED_DENSE_WEIGHT = 0.6
 # The re-ranker was trained on questions and search-box queries (at most 23 words: query_words, in the question's
-# language): a longer query, such as a pasted paragraph, is another task, and keeps the fused order. Measured: a
-# paragraph of a resolution in another language as the query for its English version (parasearch eval --parallel,
-# 2,500 queries) R@10 0.965 fused, 0.817 all re-ranked, 0.923 with this limit (ar 0.922, zh 0.814, fr 0.966,
-# ru 0.952, es 0.960): the re-ranker still demotes the short preambular paragraphs such queries often are.
+# language): a longer query, such as a pasted paragraph, is another task, and keeps the fused order. With a
+# resolution's paragraph in another language as the query for its English version (parasearch eval --parallel),
+# re-ranking every query found fewer than the fused order, and this limit gives most of that back: the re-ranker
+# still demotes the short preambular paragraphs such queries often are (docs/evaluation.md, "Learned re-ranker").
 RERANK_MAX_WORDS = 24
 # The re-ranked order is the learned model's score plus this much of the fused score (which the model also sees
-# as a feature). Cross-validated dev nDCG@10 (python -m eval.train_ranker --fused-weight W): 0.738 at 0, 0.735 at
-# 0.5, 0.724 at 1.0.
+# as a feature). Adding it did not help: the cross-validated dev nDCG@10 (python -m eval.train_ranker
+# --fused-weight W) was best without it (docs/evaluation.md, "Learned re-ranker").
 RERANK_FUSED_WEIGHT = 0.0
 QUERY_CACHE_SIZE = 1024  # query vectors kept per dense arm (least recently used dropped first)
 
@@ -104,15 +105,15 @@ class QueryCache:
         return len(self._vectors)
 # Hybrid search adds to each paragraph's fused (z-normalised) score what the query says about the documents it
 # wants (SearchEngine._metadata_prior). Chosen on the development questions over the full English corpus plus the
-# Security Council resolutions in French and Spanish (hybrid nDCG@10; see docs/evaluation.md):
+# Security Council resolutions in French and Spanish (hybrid nDCG@10; docs/evaluation.md, "Tuned constants"):
 # - its language, when the index holds several and service.language is sure of the query's: a question in French
 #   is answered from the French version of a resolution, one in English from the English version;
 LANGUAGE_BOOST = 1.0
 # - the years it names ("in its 2024 resolution", "from 2020 to 2025"), for documents dated in one of them:
-#   nDCG@10 0.684 without, 0.686 with 0.5, 0.690 with 1.0;
+#   1.0 ranked best of none, 0.5 and 1.0;
 YEAR_BOOST = 1.0
 # - how well it matches the document's title, body, type and year (BM25 over those, z-normalised over all
-#   documents): 0.690 without, 0.710 with 0.25 (own questions 0.958 -> 0.969); 0.5 loses answers.
+#   documents): 0.25 ranks better than none, on the dev questions and on the project's own; 0.5 loses answers.
 META_WEIGHT = 0.25
 
 
@@ -251,7 +252,8 @@ class SearchEngine:
         # How query terms are analysed when the query's language is not known: the index's one language, or English.
         self._default_language = languages[0] if len(languages) == 1 else DEFAULT_LANGUAGE
         # Only documents of several paragraphs: a one-paragraph record's title is already in its text
-        # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10 by 0.024.
+        # (BEIR records are indexed as "title. text"), and counting it twice lowers SciFact's nDCG@10
+        # (docs/evaluation.md, "Tuned constants").
         self.meta_docs = index.doc_n_paragraphs > 1
         self._meta_bm25 = _metadata_bm25(index)
         self._qcaches = [QueryCache(built["name"]) for built in index.models]  # one per arm, thread-safe
