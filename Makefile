@@ -17,7 +17,9 @@ run: index
 test:
 	./scripts/setup.sh --browser
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/pytest --durations=5
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/mypy

@@ -50,6 +50,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,7 +175,7 @@ def _git_commit() -> str | None:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _index_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+def _index_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {"model": manifest.get("model", {}).get("name"), "index_type": manifest.get("index_type"),
             "built_at": manifest.get("built_at"), "counts": manifest.get("counts")}
 

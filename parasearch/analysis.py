@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH, STOPWORDS_RUSSIAN, STOPWORDS_SPANISH
@@ -84,11 +85,15 @@ _NEEDS_FOLD = re.compile("[\u0660-\u0669\u06f0-\u06f9ё]")  # str.translate is s
 _local = threading.local()
 
 
+# A language's (stem function, stop words)
+Analyzer = tuple[Callable[[str], str], frozenset[str]]
+
+
 def _same(word: str) -> str:
     return word
 
 
-def _analyzer(language: str | None) -> tuple:
+def _analyzer(language: str | None) -> Analyzer:
     """(stem function, stop words) for a language code; unknown languages: no stemming, no stop words.
 
     PyStemmer's stemmers are not thread-safe (the service searches in a thread pool): each thread
@@ -127,13 +132,13 @@ def is_han(char: str) -> bool:
     return _IS_HAN.match(char) is not None
 
 
-def _script_analyzers(language: str | None):
+def _script_analyzers(language: str | None) -> Callable[[str], Analyzer]:
     """Version 3: a function word -> (stem, stop words) choosing by the word's script, then by ``language``."""
     lang = (language or DEFAULT_LANGUAGE).lower()
     latin = _analyzer(DEFAULT_LANGUAGE if lang in NON_LATIN else lang)
     cyrillic, arabic = _analyzer("ru"), _analyzer("ar")
 
-    def pick(word: str):
+    def pick(word: str) -> Analyzer:
         c = word[0]
         if "\u0400" <= c <= "\u052f":
             return cyrillic

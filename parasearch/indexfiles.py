@@ -46,6 +46,7 @@ from pathlib import Path
 
 from parasearch.errors import Conflict, IndexUnavailable, NoSpaceError, NotFound, ParasearchError, WriteError
 from parasearch.settings import default, settings
+from parasearch.types import Manifest, ManifestUpdate
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -126,6 +127,7 @@ def _size_limited() -> bool:
 
 def _space_reason(exc: BaseException) -> str:
     """What ran out, in words: the C library's reason (FAISS names it inside a long message), or SQLite's."""
+    code: int | None
     if isinstance(exc, OSError) and exc.errno in _SPACE_ERRNOS:
         code = exc.errno
     elif _sqlite_io_error(exc) and _size_limited():
@@ -189,8 +191,9 @@ def current_name(index_dir: Path) -> str | None:
         return None
 
 
-def read_manifest(index_dir: Path) -> dict:
-    return json.loads((current_generation(index_dir) / MANIFEST).read_text())
+def read_manifest(index_dir: Path) -> Manifest:
+    manifest: Manifest = json.loads((current_generation(index_dir) / MANIFEST).read_text())
+    return manifest
 
 
 def keep_generations() -> int:
@@ -294,7 +297,7 @@ class GenerationInfo:
     documents: int | None
     paragraphs: int | None
     kind: str  # "build" (a full build) or "update" (an incremental update, see indexer.update)
-    change: dict | None  # for an update: what it added and removed
+    change: ManifestUpdate | None  # for an update: what it added and removed
 
 
 def generations(index_dir: Path) -> list[GenerationInfo]:

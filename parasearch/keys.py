@@ -25,8 +25,10 @@ import re
 import secrets
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 KEY_FILE = "keys.json"
 LOCK_FILE = ".keys.lock"
@@ -53,7 +55,7 @@ class ApiKey:
         """Whether the key holds any of ``scopes``."""
         return any(s in self.scopes for s in scopes)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "sha256": self.sha256, "scopes": list(self.scopes), "created": self.created}
 
 
@@ -117,7 +119,7 @@ def _write(index_dir: Path, keys: list[ApiKey]) -> None:
 
 
 @contextlib.contextmanager
-def _locked(index_dir: Path):
+def _locked(index_dir: Path) -> Iterator[None]:
     index_dir = Path(index_dir)
     if not index_dir.is_dir():
         raise KeyStoreError(f"no index directory at {index_dir} (the key file is kept in the index directory: "
@@ -185,7 +187,7 @@ class KeyStore:
         self.index_dir = Path(index_dir)
         self.path = key_file(self.index_dir)
         self._lock = threading.Lock()
-        self._signature: tuple | None = None
+        self._signature: tuple[int, int, int] | None = None  # mtime (ns), size, inode
         self._keys: list[ApiKey] = []
 
     def keys(self) -> list[ApiKey]:

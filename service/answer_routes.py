@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -25,7 +25,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from parasearch.errors import InvalidRequest
-from service.answer import answer_question, stream_answer
+from service.answer import Event, answer_question, stream_answer
 from service.answer_types import Answer, AnswerCitation
 from service.auth import key_store, presented_key, search_access
 from service.confidence import Calibration, calibration_of
@@ -66,14 +66,16 @@ def get_llm(request: Request) -> LLMClient | None:
     if not hasattr(state, "llm"):
         config = LLMConfig.from_env()
         state.llm = LLMClient(config) if config else None
-    return state.llm
+    llm: LLMClient | None = state.llm
+    return llm
 
 
 Llm = Annotated[LLMClient | None, Depends(get_llm)]
 
 T = TypeVar("T")
 DISCONNECTED_STATUS = 499  # logged for an answer whose client went away (nothing is sent)
-LIMITED = {429: {"description": "Too many answers: this client's rate (`PARASEARCH_ANSWER_RATE`, "
+Responses = dict[int | str, dict[str, Any]]  # a route's documented responses, by status
+LIMITED: Responses = {429: {"description": "Too many answers: this client's rate (`PARASEARCH_ANSWER_RATE`, "
                                 "`PARASEARCH_ANSWER_BURST`) or the answers computed at once "
                                 "(`PARASEARCH_ANSWER_CONCURRENCY`, waited for `PARASEARCH_ANSWER_QUEUE_SECONDS`). "
                                 "`Retry-After` says in how many seconds to retry; `detail` names the setting.",
@@ -236,12 +238,12 @@ class _Events:
     """The answer's events, each computed in a worker thread; :meth:`stop` sets the cancel event and closes the
     generator (at once when no event is being computed, else the thread closes it when it sees the event)."""
 
-    def __init__(self, events: Iterator[Any], cancel: threading.Event) -> None:
+    def __init__(self, events: Generator[Event, None, None], cancel: threading.Event) -> None:
         self.events = events
         self.cancel = cancel
         self._lock = threading.Lock()
 
-    def step(self) -> Any | None:
+    def step(self) -> Event | None:
         """The next event, or None at the end (or once cancelled)."""
         with self._lock:
             try:
@@ -304,7 +306,7 @@ async def answer_stream(engine: Engine, llm: Llm, req: AnswerRequest, request: R
     calibration = calibration_of(engine)
 
     async def body() -> AsyncIterator[str]:
-        event = first
+        event: Event | None = first
         while event is not None:
             yield _encode(*event, root, calibration)
             event = await anyio.to_thread.run_sync(events.step, abandon_on_cancel=True)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -94,7 +95,7 @@ def create_app(index_dir: Path | None = None, *, model: str | None = None, engin
     del engine
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "engine", None) is None:
             directory = index_dir or DEFAULT_INDEX  # $PARASEARCH_INDEX, else .index/default
             app.state.engine = load_engine(directory, model=model)

@@ -7,12 +7,17 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX
 from parasearch.errors import ParasearchError
 from parasearch.settings import MODES, Mode
 from service.answer import ANSWER_K
+
+if TYPE_CHECKING:
+    from service.answer_types import Answer
+    from service.search import SearchOutcome
 
 WIDTH = 100
 
@@ -31,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_filters(p)
 
 
-def _print_answer(ans) -> None:
+def _print_answer(ans: Answer) -> None:
     """The answer as a user reads it: its state, then each run of sentences led by the citation that backs it,
     then a list question's lines."""
     from service.confidence import STATE_LABELS
@@ -50,7 +55,7 @@ def _print_answer(ans) -> None:
     _print_items(ans)
 
 
-def _print_items(ans) -> None:
+def _print_items(ans: Answer) -> None:
     if ans.items:
         print("\nBy document, newest first:")
         for item in ans.items:
@@ -59,7 +64,7 @@ def _print_items(ans) -> None:
                                 subsequent_indent="    ", max_lines=3, placeholder=" …"))
 
 
-def _print_passages(outcome, found: bool) -> None:
+def _print_passages(outcome: SearchOutcome, found: bool) -> None:
     print("\nPassages:" if found else "\nClosest passages:")
     for h in outcome.hits:
         print(f"[{h.rank}] {h.row.citation}")

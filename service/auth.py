@@ -77,7 +77,7 @@ def _check(request: Request, key: str | None, scopes: tuple[str, ...], what: str
         if not configured:
             reason += f"; none is configured: {CREATE_HINT.format(scope=scope)}"
         raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
-    if not configured:
+    if store is None or not configured:
         raise HTTPException(403, f"this API key is not valid: no API key is configured; "
                                  f"{CREATE_HINT.format(scope=scope)}")
     found = store.lookup(key)

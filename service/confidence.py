@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from service.rerank import FEATURES
-from service.search import Hit, SearchOutcome
+from service.search import Hit, SearchEngine, SearchOutcome
 
 STATES = ("answer", "closest", "not_found")
 EVIDENCE = ("score", "margin", "cos_minilm", "cos_e5", "coverage", "coverage_window", "crosslingual")
@@ -52,7 +53,7 @@ class Calibration:
     found_intercept: float = 0.0
 
     @classmethod
-    def from_info(cls, info: dict | None) -> Calibration | None:
+    def from_info(cls, info: dict[str, Any] | None) -> Calibration | None:
         if not info:
             return None
         return cls(**{k: info[k] for k in cls.__dataclass_fields__ if k in info})
@@ -84,7 +85,7 @@ def probabilities(calibration: Calibration | None, outcome: SearchOutcome) -> tu
     """The probability that the first result is right, and that the index answers the question at all (each None
     without a re-ranker and that part of its calibration), from one reading of the evidence."""
     x = lead_evidence(outcome) if calibration is not None else None
-    if x is None:
+    if calibration is None or x is None:
         return None, None
     lead = _sigmoid(float(np.dot(calibration.coef, x) + calibration.intercept))
     if calibration.found_coef is None:
@@ -122,7 +123,7 @@ def result_probability(calibration: Calibration | None, hit: Hit) -> float | Non
     return _sigmoid(calibration.result_coef * hit.scores["rerank"]["score"] + calibration.result_intercept)
 
 
-def calibration_of(engine) -> Calibration | None:
+def calibration_of(engine: SearchEngine) -> Calibration | None:
     """The calibration that comes with the engine's re-ranker (None without one)."""
     reranker = getattr(engine, "reranker", None)
     return None if reranker is None else Calibration.from_info(reranker.info.get("confidence"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -95,7 +95,7 @@ def to_response(outcome: SearchOutcome, root: str = "", calibration: Calibration
     )
 
 
-def _paging(page: SearchPage) -> dict:
+def _paging(page: SearchPage) -> dict[str, Any]:
     """The page's fields of the response: where it starts, how it is sorted, what follows, the facet counts."""
     facets = None if page.facets is None else SearchFacets(**{
         name: [FacetValue(value=c.value, paragraphs=c.paragraphs, documents=c.documents) for c in counts]

@@ -37,4 +37,6 @@ def load_engine(index_dir: Path, *, model: str | None = None, backend: str | Non
 
         # One query at a time per request thread: PyTorch's own thread pool only fights the server's threads.
         torch.set_num_threads(1)
-    return SearchEngine(index, encoders, default_reranker() if reranker is _DEFAULT else reranker)
+    chosen = default_reranker() if reranker is _DEFAULT else reranker
+    assert chosen is None or isinstance(chosen, Reranker)
+    return SearchEngine(index, encoders, chosen)

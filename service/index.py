@@ -7,12 +7,13 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from parasearch import indexfiles
 from parasearch.errors import IndexIncompatible, NotFound
-from parasearch.types import citation, language_order, normalize_symbol
+from parasearch.types import ModelRecord, citation, language_order, normalize_symbol
 
 __all__ = ["LoadedIndex", "ParagraphRow"]
 
@@ -64,7 +65,7 @@ class LoadedIndex:
         if faiss_threads:
             faiss.omp_set_num_threads(faiss_threads)
         # One dense arm per model the index was built with: (FAISS index, paragraph of each vector).
-        self.models: list[dict] = self.manifest.get("models") or [self.manifest["model"]]
+        self.models: list[ModelRecord] = self.manifest.get("models") or [self.manifest["model"]]
         self.arms = []
         for arm in range(len(self.models)):
             vec_file, map_file = indexfiles.arm_files(arm)
@@ -121,8 +122,8 @@ class LoadedIndex:
         self._load_versions([r[1] for r in rows])
         # Repeated paragraphs: group id per paragraph; members of each group newest first.
         keys = np.array([r[2] for r in rows], dtype=object)
-        _, self.para_group = np.unique(keys, return_inverse=True) if len(keys) else (None, np.zeros(0, int))
-        self.para_group = self.para_group.astype(np.int64)
+        groups = np.unique(keys, return_inverse=True)[1] if len(keys) else np.zeros(0, int)
+        self.para_group: np.ndarray = groups.astype(np.int64)
         counts = np.bincount(self.para_group) if len(keys) else np.zeros(0, int)
         self.group_members: dict[int, np.ndarray] = {}
         repeated = np.flatnonzero(counts[self.para_group] > 1)
@@ -215,7 +216,9 @@ class LoadedIndex:
             order = np.argsort(vec2para, kind="stable")
             starts = np.searchsorted(vec2para[order], np.arange(self.n_paragraphs + 1))
             self._para_vectors[arm] = (order.astype(np.int64), starts)
-        order, starts = self._para_vectors[arm]
+        runs = self._para_vectors[arm]
+        assert runs is not None
+        order, starts = runs
         ids = np.asarray(ids, dtype=np.int64)
         lo, hi = starts[ids], starts[ids + 1]
         counts = hi - lo
@@ -241,7 +244,7 @@ class LoadedIndex:
         return len(self.para_doc)
 
     @property
-    def model(self) -> dict:
+    def model(self) -> ModelRecord:
         return self.manifest["model"]
 
     # -- paragraph store -------------------------------------------------------------------------
@@ -277,7 +280,7 @@ class LoadedIndex:
             r = self._db.execute(f"{_ROW_SQL} WHERE p.doc_id = ? AND p.para = ?", (doc_id, para)).fetchone()
         return ParagraphRow(*r) if r else None
 
-    def document(self, doc_id: int) -> dict:
+    def document(self, doc_id: int) -> dict[str, Any]:
         with self._lock:
             r = self._db.execute(
                 "SELECT symbol, title, date, body, type, language, source, n_paragraphs FROM documents WHERE id=?",
@@ -286,7 +289,7 @@ class LoadedIndex:
         keys = ("symbol", "title", "date", "body", "type", "language", "source", "n_paragraphs")
         return dict(zip(keys, r, strict=True))
 
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT symbol, title, date, body, type, language, n_paragraphs FROM documents ORDER BY id"

@@ -126,7 +126,7 @@ class RateLimiter:
 @dataclass
 class _Waiter:
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future
+    future: asyncio.Future[None]
     granted: bool = False
 
 
@@ -191,9 +191,9 @@ class SlotPool:
             self._free = min(self.size, self._free + 1)
 
 
-def _grant(future: asyncio.Future) -> None:
+def _grant(future: asyncio.Future[None]) -> None:
     if not future.done():
-        future.set_result(True)
+        future.set_result(None)
 
 
 class Slot:
@@ -257,13 +257,13 @@ _init_lock = threading.Lock()
 
 def limits_of(state: object) -> AnswerLimits:
     """The app's limits (``app.state.answer_limits``), made from the environment the first time."""
-    limits = getattr(state, "answer_limits", None)
+    limits: AnswerLimits | None = getattr(state, "answer_limits", None)
     if limits is None:
         with _init_lock:
             limits = getattr(state, "answer_limits", None)
             if limits is None:
                 limits = AnswerLimits.from_env()
-                state.answer_limits = limits
+                setattr(state, "answer_limits", limits)  # noqa: B010 (any object: the app's state)
     return limits
 
 

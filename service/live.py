@@ -17,7 +17,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +65,8 @@ class EngineHolder:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.switches = 0
-        self.on_switch: list = []  # callables(engine), e.g. the index gauges of /metrics
+        # callables(engine), e.g. the index gauges of /metrics
+        self.on_switch: list[Callable[[SearchEngine], object]] = []
 
     @property
     def index_dir(self) -> Path:
@@ -121,13 +122,15 @@ class EngineHolder:
                           type(exc).__name__, exc, self.generation)
                 return ReloadResult(self.generation, False, f"{type(exc).__name__}: {exc}")
             with self._lock:
-                old, self._engine = self._engine, new
+                old = self._engine
+                self._engine = new
+                retired: SearchEngine | None = old
                 if self._leases.get(id(old)):
                     self._retired[id(old)] = old
-                    old = None
+                    retired = None
                 self.switches += 1
-            if old is not None:
-                _close(old)
+            if retired is not None:
+                _close(retired)
             log.info("now serving generation %s of %s", new.index.generation.name, self.index_dir)
             for fn in self.on_switch:
                 fn(new)

@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -109,7 +110,7 @@ class LLMClient:
     def close(self) -> None:
         self._http.close()
 
-    def _payload(self, messages: list[dict], stream: bool) -> dict:
+    def _payload(self, messages: list[dict[str, str]], stream: bool) -> dict[str, Any]:
         return {
             "model": self.config.model,
             "messages": messages,
@@ -169,7 +170,7 @@ class LLMClient:
 
     # -- the calls ----------------------------------------------------------------------------------------
 
-    def complete(self, messages: list[dict], *, cancel: threading.Event | None = None) -> str:
+    def complete(self, messages: list[dict[str, str]], *, cancel: threading.Event | None = None) -> str:
         """The whole reply text, read within the deadline and the size limit."""
         deadline = time.monotonic() + self.config.timeout
         check_cancel(cancel)
@@ -190,7 +191,8 @@ class LLMClient:
             raise LLMError("malformed reply", "message content is not text")
         return content
 
-    def stream(self, messages: list[dict], *, cancel: threading.Event | None = None) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], *, cancel: threading.Event | None = None
+               ) -> Generator[str, None, None]:
         """The reply as it is written: pieces of text from ``stream: true`` SSE chunks, read within the deadline
         and the size limit. Closing the iterator closes the connection."""
         deadline = time.monotonic() + self.config.timeout

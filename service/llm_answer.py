@@ -38,7 +38,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 @dataclass
 class Prompt:
-    messages: list[dict]
+    messages: list[dict[str, str]]
     passages: dict[int, Hit]  # passage number -> hit, only those in the prompt
     tokens: int
 

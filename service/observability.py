@@ -24,17 +24,22 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parasearch.settings import settings
+
+if TYPE_CHECKING:
+    from service.answer_types import Answer
+    from service.search import SearchEngine, SearchOutcome
 from service.metrics import (
     ANSWER_SECONDS,
     INDEX_DOCUMENTS,
@@ -154,7 +159,7 @@ def log_handler(stream: IO[str] | None = None, fmt: str | None = None) -> loggin
     return handler
 
 
-def log_config(level: str = "info", fmt: str | None = None) -> dict:
+def log_config(level: str = "info", fmt: str | None = None) -> dict[str, Any]:
     """The :func:`logging.config.dictConfig` of ``parasearch serve``, also given to uvicorn (``log_config``):
     one stderr handler on the root logger, so the service's, uvicorn's and libraries' lines share one format."""
     level = level.upper()
@@ -178,7 +183,7 @@ def log_config(level: str = "info", fmt: str | None = None) -> dict:
 
 # -- the middleware --------------------------------------------------------------------------------
 
-def route_template(scope: Scope, routes: list | None = None) -> str:
+def route_template(scope: Scope, routes: Sequence[BaseRoute] | None = None) -> str:
     """The template of the route that handled (or would handle) the request: ``/documents/{symbol}``."""
     route = scope.get("route")
     if route is None and routes:  # answered before routing (413, 400 of the guards): ask the routes
@@ -200,7 +205,8 @@ class Observability:
     Starlette's outermost error middleware, outside this one) and uvicorn's error log still see the request id;
     each request runs in a task of its own, so it never leaks into another."""
 
-    def __init__(self, app: ASGIApp, routes: list | None = None, log_queries: bool | None = None) -> None:
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute] | None = None,
+                 log_queries: bool | None = None) -> None:
         self.app = app
         self.routes = routes
         self.log_queries = settings().log_queries if log_queries is None else log_queries
@@ -252,7 +258,7 @@ class Observability:
 
 # -- what the routes and the engine's owner record -------------------------------------------------
 
-def record_index(engine) -> None:
+def record_index(engine: SearchEngine) -> None:
     """The index generation being served, into the index gauges: call when an engine is loaded or swapped in."""
     manifest = engine.index.manifest
     counts = manifest.get("counts", {})
@@ -266,7 +272,7 @@ def record_index(engine) -> None:
             pass
 
 
-def record_search(outcome) -> None:
+def record_search(outcome: SearchOutcome) -> None:
     """A ``GET /search``: its engine time (``took_ms``) by mode; its query text for the access line."""
     SEARCH_SECONDS.labels(outcome.mode).observe(outcome.took_ms / 1000)
     note_query(outcome.query)
@@ -280,7 +286,7 @@ def answer_method(method: str) -> str:
     return method if method in ("extractive", "llm") else "other"
 
 
-def record_answer(answer) -> None:
+def record_answer(answer: Answer) -> None:
     """An answer (``POST /answer``, or ``/answer/stream``'s last event): its time by method; its question."""
     ANSWER_SECONDS.labels(answer_method(answer.method)).observe(answer.took_ms / 1000)
     note_query(answer.question)

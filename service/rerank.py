@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -161,7 +161,7 @@ def _window_coverage(q: set[str], seq: list[str], width: int) -> float:
     if not q:
         return 0.0
     hits = [(i, t) for i, t in enumerate(seq) if t in q]
-    best, counts, lo = 0, Counter(), 0
+    best, counts, lo = 0, Counter[str](), 0
     for pos, term in hits:
         counts[term] += 1
         while hits[lo][0] <= pos - width:
@@ -297,7 +297,7 @@ def candidate_features(engine: FeatureSource, query: str, ids: np.ndarray, fused
 class Reranker:
     """A LightGBM ranking model over :data:`FEATURES`."""
 
-    def __init__(self, booster, info: dict | None = None) -> None:
+    def __init__(self, booster: Any, info: dict[str, Any] | None = None) -> None:
         names = list(booster.feature_name())
         if names != list(FEATURES):
             raise RerankerError(f"the re-ranker model was trained on features {names}, this version computes "

@@ -11,11 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import bm25s
 import numpy as np
 
+from indexer.embed_base import Encoder
 from parasearch.analysis import DEFAULT_LANGUAGE, is_han, terms
 from parasearch.config import model_languages
 from parasearch.errors import IndexIncompatible, InvalidRequest
@@ -124,6 +127,9 @@ def query_words(query: str, language: str | None = DEFAULT_LANGUAGE) -> float:
     return sum(0.25 if is_han(t[0]) else 1 for t in set(terms(query, language)) if t)
 
 
+Normalizer = Callable[[np.ndarray], np.ndarray]  # a score list's normalisation before fusion
+
+
 def _zscore(scores: np.ndarray) -> np.ndarray:
     s = scores.astype(np.float64)
     std = s.std() if len(s) else 0.0
@@ -131,7 +137,7 @@ def _zscore(scores: np.ndarray) -> np.ndarray:
 
 
 def fuse_convex(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.ndarray, bm25_scores: np.ndarray,
-                w: float = DENSE_WEIGHT, normalize=_zscore) -> tuple[np.ndarray, np.ndarray]:
+                w: float = DENSE_WEIGHT, normalize: Normalizer = _zscore) -> tuple[np.ndarray, np.ndarray]:
     """Convex combination of normalised (by default z-normalised) scores over the union of both lists.
 
     A paragraph missing from one list gets that list's lowest normalised score.
@@ -139,7 +145,7 @@ def fuse_convex(dense_ids: np.ndarray, dense_scores: np.ndarray, bm25_ids: np.nd
     return fuse_many([(dense_ids, dense_scores), (bm25_ids, bm25_scores)], [w, 1 - w], normalize)
 
 
-def fuse_many(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], normalize=_zscore
+def fuse_many(lists: list[tuple[np.ndarray, np.ndarray]], weights: list[float], normalize: Normalizer = _zscore
               ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted sum of each list's normalised scores over the union of the lists' ids (ids, scores).
 
@@ -181,7 +187,8 @@ class Hit:
     score: float
     also_in: list[ParagraphRow] = field(default_factory=list)
     snippet: str = ""
-    scores: dict = field(default_factory=dict)  # per-mode rank and score, for debugging and evaluation
+    # per-mode rank and score, for debugging and evaluation
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
     versions: list[str] = field(default_factory=list)  # the other languages its document's symbol is indexed in
     pid: int = -1  # the paragraph id whose scores it carries (the best-ranked language version)
 
@@ -220,11 +227,12 @@ def _metadata_bm25(index: LoadedIndex) -> bm25s.BM25:
 
 
 class SearchEngine:
-    def __init__(self, index: LoadedIndex, encoder, reranker: Reranker | None = None) -> None:
+    def __init__(self, index: LoadedIndex, encoder: Encoder | Sequence[Encoder],
+                 reranker: Reranker | None = None) -> None:
         """``encoder``: the query encoder of the index's model, or a list with one per dense arm (model), in the
         index's order (:func:`service.engine.load_engine` loads them). ``reranker``: the learned re-ranking of
         hybrid search's top candidates (:mod:`service.rerank`), or None for the fused order."""
-        encoders = list(encoder) if isinstance(encoder, (list, tuple)) else [encoder]
+        encoders: list[Encoder] = list(encoder) if isinstance(encoder, Sequence) else [encoder]
         if len(encoders) != len(index.models):
             raise IndexIncompatible(f"index {index.dir} was built with {len(index.models)} model(s) "
                               f"({', '.join(m['name'] for m in index.models)}) but {len(encoders)} query encoder(s) "
@@ -366,14 +374,16 @@ class SearchEngine:
         if para_mask is not None or live is not None:
             if para_mask is None:
                 bits = self.index.arm_live_bits[arm]
+                assert bits is not None  # the packed bits of `live`
             else:
                 keep = para_mask[np.maximum(vec2para, 0)]
                 bits = np.packbits(keep if live is None else keep & live, bitorder="little")
             sel = faiss.IDSelectorBitmap(n_vec, faiss.swig_ptr(bits))
-            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, kv))
-                      if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
+            # faiss's stubs lack SearchParametersHNSW and the SWIG keyword arguments
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, kv))  # type: ignore[attr-defined]
+                      if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]
         elif isinstance(index, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(efSearch=max(128, kv))
+            params = faiss.SearchParametersHNSW(efSearch=max(128, kv))  # type: ignore[attr-defined]
         scores, vids = index.search(qvec, kv, params=params)
         valid = vids[0] >= 0
         pids, pscores = vec2para[vids[0][valid]], scores[0][valid]
@@ -391,8 +401,8 @@ class SearchEngine:
              language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` paragraphs by BM25; ``language``: the query's, when known (see :meth:`analysis_language`)."""
         ix = self.index
-        if self.translates(language):  # the question's terms and their English translations
-            qterms = self.lexicon.translate(query, language)
+        if self.lexicon is not None and language is not None and self.translates(language):
+            qterms = self.lexicon.translate(query, language)  # the question's terms and their English translations
         else:  # analysed as the index's paragraphs were (an index built before records an older analysis version)
             qterms = terms(query, self.analysis_language(language), version=ix.analysis_version)
         if not qterms or ix.n_paragraphs == 0:
@@ -441,7 +451,7 @@ class SearchEngine:
 
     def language_notice(self, query: str, lang: str | None) -> str | None:
         """What to tell a user whose question is in a language (or script) the index holds no document in."""
-        if self.crosslingual(lang):
+        if lang is not None and self.crosslingual(lang):
             name = LANGUAGE_NAMES.get(lang, lang)
         else:
             script = unindexed_script(query, self.languages) if lang is None else None
@@ -492,7 +502,7 @@ class SearchEngine:
         rows = self.index.rows(ids.tolist())
         return Pool(ids, fused, candidate_features(self, query, ids, fused, per_mode, lang, years, rows), rows)
 
-    def _reranked(self, ids: np.ndarray, pool: Pool, per_mode: dict) -> np.ndarray:
+    def _reranked(self, ids: np.ndarray, pool: Pool, per_mode: dict[str, Any]) -> np.ndarray:
         """``ids`` (fused order) with the pool's candidates in the re-ranker's order first."""
         assert self.reranker is not None
         scores = self.reranker.scores(pool.features) + RERANK_FUSED_WEIGHT * pool.fused
@@ -602,7 +612,7 @@ class SearchEngine:
             notice = self.language_notice(text_query, lang)
         years = query_years(text_query)
         prefer_docs = np.isin(ix.doc_date_int // 10000, years) if years else None
-        per_mode: dict = {}
+        per_mode: dict[str, Any] = {}
         pool = None
         rerank = rerank and self.reranker is not None and bool(text_query) and \
             query_words(text_query, self.analysis_language(lang)) <= RERANK_MAX_WORDS

@@ -104,5 +104,8 @@ def split_sentences(text: str) -> list[Span]:
 
 def occurs_in(sentence: str, paragraph: str) -> bool:
     """The extractive check: the sentence occurs in the paragraph (whitespace runs folded)."""
-    fold = lambda s: re.sub(r"\s+", " ", s).strip()  # noqa: E731
-    return bool(sentence.strip()) and fold(sentence) in fold(paragraph)
+    return bool(sentence.strip()) and _fold(sentence) in _fold(paragraph)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from parasearch.analysis import ANALYSIS_VERSION, terms
 from parasearch.settings import settings
@@ -35,7 +36,7 @@ RATIO = 0.7  # translations kept: those within this share of a term's best
 class Lexicon:
     """Term -> English terms, per source language (as :mod:`eval.train_lexicon` writes them)."""
 
-    def __init__(self, tables: dict[str, dict[str, list[list]]], info: dict | None = None) -> None:
+    def __init__(self, tables: dict[str, dict[str, list[list[Any]]]], info: dict[str, Any] | None = None) -> None:
         self.tables = tables
         self.info = info or {}
 

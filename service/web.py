@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
@@ -48,6 +49,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parasearch.settings import settings
 from parasearch.types import language_order, locator_label
 from service.models import DocumentOut, ParagraphOut
+
+if TYPE_CHECKING:
+    from service.index import LoadedIndex
 
 STATIC = Path(__file__).resolve().parent / "static"
 CORS_ENV = "PARASEARCH_CORS_ORIGINS"
@@ -94,7 +98,7 @@ DOCUMENT_HTML_NOTE = (
     "languages has a language switch, whose links go to the same paragraph in the other versions. Any other "
     "`Accept` gets JSON."
 )
-DOCUMENT_HTML_RESPONSE: dict[int | str, dict] = {
+DOCUMENT_HTML_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {"schema": {"type": "string"}}},
           "description": "The document as JSON, or as an HTML page when the client asks for text/html"},
 }
@@ -253,7 +257,7 @@ def wants_html(request: Request) -> bool:
 
 def _app_path(scope: Scope) -> str:
     """The request path within the app (without the ASGI root_path a proxy may mount it under)."""
-    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
     return path[len(root):] if root and path.startswith(root) else path
 
 
@@ -286,7 +290,7 @@ def document_url(symbol: str, language: str | None = None, para: str | None = No
 
 def root_path(request: Request) -> str:
     """The service's root path for URLs in API responses ("" unless mounted under a prefix)."""
-    return request.scope.get("root_path", "").rstrip("/")
+    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 # The versions' names in their own language, for the document view's language switch.
@@ -483,7 +487,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _assets(request: Request) -> Assets:
-    return request.app.state.web_assets
+    assets: Assets = request.app.state.web_assets
+    return assets
 
 
 @router.get("/")
@@ -561,12 +566,13 @@ def opensearch(request: Request) -> Response:
 
 
 @router.get("/ui/facets")
-def facets(request: Request) -> dict:
+def facets(request: Request) -> dict[str, Any]:
     """The filter choices the search page offers: the bodies, types and languages in the index, and its years."""
     engine = request.app.state.engine
     cache = getattr(request.app.state, "web_facets", None)
     if cache is not None and cache[0] is engine.index:
-        return cache[1]
+        cached: dict[str, Any] = cache[1]
+        return cached
     docs = engine.index.documents()
 
     def distinct(key: str) -> list[str]:
@@ -578,13 +584,13 @@ def facets(request: Request) -> dict:
         return sorted(seen.values(), key=str.lower)
 
     years = sorted({int(d["date"][:4]) for d in docs if d.get("date") and d["date"][:4].isdigit()})
-    out = {"body": distinct("body"), "type": distinct("type"), "language": distinct("language"),
+    out: dict[str, Any] = {"body": distinct("body"), "type": distinct("type"), "language": distinct("language"),
            "years": [years[0], years[-1]] if years else None, "example": _example(engine.index)}
     request.app.state.web_facets = (engine.index, out)
     return out
 
 
-def _example(index) -> dict | None:
+def _example(index: LoadedIndex) -> dict[str, str] | None:
     """A citation the index holds, for the search box's hint: a numbered paragraph (the fifth when there is one)
     of its longest document, in English when it is indexed in English."""
     best = None
