@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-_YEAR = re.compile(r"(?<![\d/.-])(19[4-9]\d|20\d\d)(?![\d/])")
+_YEAR = re.compile(r"(?<![\d/.-])(19[4-9]\d|20\d\d)(?![\d/]|[.,]\d)")  # not 2025.5 or 2,025.5
 _YEAR_SPAN = re.compile(
     r"(?<![\d/.-])(19[4-9]\d|20\d\d)\s*(?:-|\u2013|to|through|until|and)\s*(19[4-9]\d|20\d\d)(?![\d/])"
 )

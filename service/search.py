@@ -8,6 +8,7 @@ come back whenever ``k`` paragraphs match.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -206,14 +207,22 @@ class SearchOutcome:
     pool: Pool | None = None  # the re-ranker's candidates and features (when re-ranked, or features=True)
 
 
+_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?|(\d{2})(\d{2})?)?")  # 2024, 2024-1(-5), 202401(05)
+
+
 def _date_int(value: str | None, end: bool) -> int | None:
+    """A filter's date bound as YYYYMMDD: the first day of the year or month it names (``end``: the last)."""
     if not value:
         return None
-    digits = value.replace("-", "")
-    if not digits.isdigit() or len(digits) not in (4, 6, 8):
+    m = _DATE.fullmatch(value.strip())
+    month = day = None
+    if m:
+        month = m.group(2) or m.group(4)
+        day = m.group(3) or m.group(5)
+    if not m or (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
         raise InvalidRequest(f"date must be YYYY, YYYY-MM or YYYY-MM-DD, got {value[:80]!r}")
-    pad = "9999" if end else "0000"
-    return int((digits + pad)[:8])
+    fill = 99 if end else 0
+    return int(m.group(1)) * 10000 + (int(month) if month else fill) * 100 + (int(day) if day else fill)
 
 
 def _metadata_bm25(index: LoadedIndex) -> bm25s.BM25:

@@ -15,6 +15,8 @@ from service.dates import ordinal_value, query_years, session_years
     ("A/RES/79/191", []),  # a document number, not a year
     ("S/RES/2672 (2023)", [2023]),
     ("a share of 0.2024 per cent", []),  # a decimal
+    ("a budget of 2025.5 million dollars", []),  # a decimal whose integer part looks like a year
+    ("adopted in 2024. It decided", [2024]),  # a year that ends a sentence is still one
     ("resolution 2672", []),
     ("the General Assembly at its eightieth session", [2025, 2026]),
     ("the General Assembly at its 79th session", [2024, 2025]),

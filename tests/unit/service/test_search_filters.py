@@ -64,7 +64,14 @@ def test_filters_combine(sample_engine) -> None:
     assert docs(sample_engine, type=["report"], language=["fr"]) == []
 
 
-@pytest.mark.parametrize("bad", ["2024/01/01", "24", "20240", "last year"])
+def test_a_month_or_day_may_be_written_with_one_digit(sample_engine) -> None:
+    # "2023-10-1" is 1 October 2023, not October 2023 nor a malformed date (it once read as "2023101" padded)
+    assert docs(sample_engine, date_from="2023-10-1", date_to="2023-12-19") == [GA_78, SC_EN, SC_FR]
+    assert docs(sample_engine, date_from="2023-11", date_to="2023-12") == docs(sample_engine, date_from="2023-11-1",
+                                                                                date_to="2023-12-31")
+
+
+@pytest.mark.parametrize("bad", ["2024/01/01", "24", "20240", "last year", "2024-13", "2024-02-32", "2024-0-1"])
 def test_a_bad_date_is_refused_and_says_the_form(sample_engine, bad: str) -> None:
     with pytest.raises(InvalidRequest, match="date must be YYYY, YYYY-MM or YYYY-MM-DD"):
         sample_engine.doc_mask(Filters(date_from=bad))
