@@ -138,30 +138,27 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from parasearch.keys import DEFAULT_SCOPES, KeyStoreError, create_key, key_file, read_keys, revoke_key
+    from parasearch.keys import DEFAULT_SCOPES, create_key, key_file, read_keys, revoke_key
 
-    try:
-        if args.keys_command == "create":
-            key, entry = create_key(args.index, args.name, args.scope or DEFAULT_SCOPES)
-            print(f"Created API key {entry.name!r} (scopes: {', '.join(entry.scopes)}) in {key_file(args.index)}.")
-            print("It is shown this once and stored only as a hash; send it as `Authorization: Bearer KEY` "
-                  "or `X-API-Key: KEY`:")
-            print(key)
-        elif args.keys_command == "list":
-            keys = read_keys(args.index)
-            if not keys:
-                print(f"No API keys in {args.index} (create one: `parasearch keys create NAME --index {args.index}`)")
-            width = max([4, *(len(k.name) for k in keys)])
-            for i, k in enumerate(keys):
-                if i == 0:
-                    print(f"{'name':<{width}}  {'scopes':<13}  created")
-                print(f"{k.name:<{width}}  {','.join(k.scopes):<13}  {k.created}")
-        else:
-            entry = revoke_key(args.index, args.name)
-            print(f"Revoked API key {entry.name!r}; a running service refuses it from its next request.")
-    except KeyStoreError as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
+    # a KeyStoreError (a name taken or unknown, an unreadable key file) is printed by main
+    if args.keys_command == "create":
+        key, entry = create_key(args.index, args.name, args.scope or DEFAULT_SCOPES)
+        print(f"Created API key {entry.name!r} (scopes: {', '.join(entry.scopes)}) in {key_file(args.index)}.")
+        print("It is shown this once and stored only as a hash; send it as `Authorization: Bearer KEY` "
+              "or `X-API-Key: KEY`:")
+        print(key)
+    elif args.keys_command == "list":
+        keys = read_keys(args.index)
+        if not keys:
+            print(f"No API keys in {args.index} (create one: `parasearch keys create NAME --index {args.index}`)")
+        width = max([4, *(len(k.name) for k in keys)])
+        for i, k in enumerate(keys):
+            if i == 0:
+                print(f"{'name':<{width}}  {'scopes':<13}  created")
+            print(f"{k.name:<{width}}  {','.join(k.scopes):<13}  {k.created}")
+    else:
+        entry = revoke_key(args.index, args.name)
+        print(f"Revoked API key {entry.name!r}; a running service refuses it from its next request.")
     return 0
 
 

