@@ -77,6 +77,30 @@ def encoder_threads(threads: int | None) -> Iterator[None]:
             os.environ["PARASEARCH_ONNX_THREADS"] = saved_env
 
 
+def simd_level(flags: set[str]) -> str:
+    """The widest vector instructions the CPU has (from /proc/cpuinfo's flags)."""
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
+                       ("asimd", "NEON")):
+        if flag in flags:
+            return name
+    return "none known"
+
+
+def memory_bandwidth(mb: int = 256, repeats: int = 5) -> float:
+    """Memory bandwidth in GB/s from the best of ``repeats`` copies of an ``mb`` MB array (bytes read plus bytes
+    written): a flat index scan reads its vectors from memory, so this bounds how fast exact search can be here."""
+    import numpy as np
+
+    src = np.ones(mb * 2**20 // 8, dtype=np.float64)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return round(2 * src.nbytes / best / 1e9, 1)
+
+
 def machine() -> dict:
     """What the figures were measured on, and how busy it was."""
     info: dict = {"python": platform.python_version(), "platform": platform.platform()}
@@ -86,11 +110,19 @@ def machine() -> dict:
         info["cores_usable"] = os.cpu_count()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and "cpu" not in info:
                 info["cpu"] = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and "simd" not in info:
+                info["simd"] = simd_level(set(line.split(":", 1)[1].split()))
     except OSError:
         pass
+    try:
+        import faiss
+
+        info["faiss_simd"] = faiss.get_compile_options().strip()  # the kernels FAISS was built with (e.g. AVX2)
+    except (ImportError, AttributeError):
+        pass
+    info["memory_copy_gb_s"] = memory_bandwidth()
     try:
         import psutil
 

@@ -312,8 +312,10 @@ def render(report: dict) -> str:
     s = report["sections"]
     ix = report["index"]
     md = [f"# parasearch benchmark, {report['started']}", "",
-          f"Machine: {m.get('cpu', '?')}, {m.get('cores_usable')} usable cores, {m.get('memory_gb')} GB; "
-          f"load average at start {m.get('load_avg')}; Python {m.get('python')}.",
+          f"Machine: {m.get('cpu', '?')}, {m.get('cores_usable')} usable cores, {m.get('memory_gb')} GB, "
+          f"{m.get('simd', '?')} (FAISS built for: {m.get('faiss_simd', '?')}), memory copy "
+          f"{m.get('memory_copy_gb_s', '?')} GB/s; load average at start {m.get('load_avg')}; "
+          f"Python {m.get('python')}.",
           f"Versions: {', '.join(f'{k} {v}' for k, v in m.get('versions', {}).items() if v)}.",
           f"Index: `{ix['dir']}`: {ix['counts']['documents']} documents, {ix['counts']['paragraphs']} paragraphs, "
           f"{ix['counts']['vectors']} vectors, {ix['index_type']}, built with {ix['model'].get('backend', 'torch')}. "
