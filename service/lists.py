@@ -29,8 +29,8 @@ TOPIC_K = 2000  # paragraphs read per topic name
 LIST_GAP = 1.0  # re-ranker score: a line is listed within this of the line before it
 LIST_QUESTION = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:\w+\s+){0,2}(?:resolutions|decisions|documents|reports|statements|texts|"
-    r"meetings|sessions)\b|when\s+(?:did|has|have|was|were)\b.*\b(?:extend|renew|adopt|establish|decide|"
-    r"terminat|prolong)|list\s+(?:all\s+|the\s+)?\w+|quelles\s+résolutions|qué\s+resoluciones|"
+    r"meetings|sessions)\b|when\s+(?:did|has|have|was|were)\b.*\b(?:extend|renew|prolong)|"  # repeated acts only
+    r"list\s+(?:all\s+|the\s+)?\w+|quelles\s+résolutions|qué\s+resoluciones|"
     r"какие\s+резолюции)",
     re.IGNORECASE)
 

@@ -33,6 +33,10 @@ def engine():
 @pytest.mark.parametrize(("question", "is_list"), [
     (QUESTION, True),
     ("When did the Council extend the mandate of UNSMIL?", True),
+    ("When was the mandate of the Panel renewed?", True),
+    # a one-time act has one answer, not a list of documents
+    ("When was the Working Group established?", False),
+    ("When did the General Assembly adopt the Convention?", False),
     ("List all resolutions on Haiti", True),
     ("Quelles résolutions ont prorogé le mandat ?", True),
     ("What is the mandate of the Panel of Experts on Libya?", False),
