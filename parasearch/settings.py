@@ -1,9 +1,10 @@
 """Every ``PARASEARCH_*`` environment variable, in one typed object.
 
-:func:`settings` reads the environment each time it is called (cheap: microseconds), so a variable set for a
-process, a test or a reloaded app is seen by the next call; the service reads the ones it needs per request
-once when the app is created. A blank variable counts as unset. A value of the wrong type is an
-:class:`InvalidSetting` that names the variable (``PARASEARCH_ANSWER_RATE must be a number, got 'fast'``).
+:func:`settings` looks at the environment each time it is called, so a variable set for a process, a test or a
+reloaded app is seen by the next call; the validated object is kept while the ``PARASEARCH_*`` variables keep
+their values, so a call costs microseconds and may be made per request. A blank variable counts as unset. A
+value of the wrong type is an :class:`InvalidSetting` that names the variable (``PARASEARCH_ANSWER_RATE must be
+a number, got 'fast'``).
 
 The table of variables in ``docs/configuration.md`` is generated from this class
 (``python -m parasearch.settings > docs/configuration.md``) and a test checks that it is current.
@@ -11,6 +12,8 @@ The table of variables in ``docs/configuration.md`` is generated from this class
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -139,7 +142,16 @@ def _reason(error: Any) -> str:
 
 
 def settings() -> Settings:
-    """The settings as the environment gives them now; :class:`InvalidSetting` names a variable that is wrong."""
+    """The settings as the environment gives them now; :class:`InvalidSetting` names a variable that is wrong.
+
+    Validating the variables takes about 2 ms, too much for every request: the settings are kept for as long as
+    the ``PARASEARCH_*`` variables keep their values (a look at the environment is microseconds)."""
+    return _settings_for(tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))))
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_for(variables: tuple[tuple[str, str], ...]) -> Settings:
+    """The settings for these ``PARASEARCH_*`` variables (the key; Settings reads them from the environment)."""
     try:
         return Settings()
     except ValidationError as exc:
