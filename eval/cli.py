@@ -393,10 +393,8 @@ def run(args: argparse.Namespace) -> int:
     if args.regression:
         return _regression(args)
     if args.results:
-        try:
-            results = R.read_json(args.results)
-        except (OSError, ValueError) as exc:
-            _err(str(exc))
+        results = _read_results(args.results)
+        if results is None:
             return 2
         print(R.render(results))
         return _finish_compare(results, args)
@@ -487,6 +485,15 @@ def run(args: argparse.Namespace) -> int:
     return _finish_compare(results, args)
 
 
+def _read_results(path: Path) -> Results | None:
+    """A saved results.json, or None (the reason printed) when it cannot be read."""
+    try:
+        return R.read_json(path)
+    except (OSError, ValueError) as exc:
+        _err(str(exc))
+        return None
+
+
 def _regression(args: argparse.Namespace) -> int:
     """``--regression FILE`` (repeatable): run each file's command (or read ``--results``) and check its figures;
     0 when every figure is within its tolerance, 1 when one dropped beyond it, 2 on an error."""
@@ -504,16 +511,14 @@ def _regression(args: argparse.Namespace) -> int:
     if args.results and args.out:
         _err("--regression with --results checks a saved run: --out has nothing to write")
         return 2
+    saved = _read_results(args.results) if args.results else None  # read once, checked against every file
+    if args.results and saved is None:
+        return 2
     status = 0
     failures: list[str] = []
     for reg in regs:
-        if args.results:
-            try:
-                results = R.read_json(args.results)
-            except (OSError, ValueError) as exc:
-                _err(str(exc))
-                return 2
-            source = str(args.results)
+        if saved is not None:
+            results, source = saved, str(args.results)
         else:
             out_dir = (args.out / reg.name if len(regs) > 1 else args.out) if args.out else \
                 regression_root() / reg.name
